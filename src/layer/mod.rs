@@ -1,0 +1,91 @@
+//! [`ProxyLayer`] and the service it builds.
+
+mod future;
+mod outcome;
+mod service;
+
+use std::fmt;
+
+use tower_layer::Layer;
+
+use crate::function::ProxyFn;
+use crate::matcher::Matcher;
+
+pub use future::ResponseFuture;
+pub use service::ProxyService;
+
+/// A tower [`Layer`] that runs a proxy function in front of a service.
+///
+/// Requests the [`Matcher`] does not select go straight to the inner service. For the others
+/// the function decides: next, rewrite, redirect or respond (see [`ProxyResponse`]).
+///
+/// Wrap the whole [`Router`](axum::Router) so that rewrites re-route:
+///
+/// ```
+/// use axum::{routing::get, Router, ServiceExt};
+/// use tower::Layer;
+/// use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+///
+/// async fn proxy(req: ProxyRequest) -> ProxyResponse {
+///     match req.path() {
+///         "/about" => ProxyResponse::redirect("/home"),
+///         "/another" => ProxyResponse::rewrite("/home"),
+///         _ => ProxyResponse::next(),
+///     }
+/// }
+///
+/// # fn main() -> Result<(), tower_proxy_fn::MatcherError> {
+/// let router = Router::new().route("/home", get(|| async { "home" }));
+/// let layer = ProxyLayer::new(proxy).with_matcher(Matcher::new(["/about", "/another"])?);
+/// let app = layer.layer(router);
+/// // axum::serve(listener, app.into_make_service())
+/// # let _ = app.into_make_service();
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Added with `Router::layer` or `route_layer` instead, the function runs after routing:
+/// next, redirect and respond work, but a rewrite cannot reach another route, so the layer
+/// answers 500 and logs how to mount it.
+///
+/// [`ProxyResponse`]: crate::ProxyResponse
+#[derive(Clone)]
+#[must_use]
+pub struct ProxyLayer<F> {
+    function: F,
+    matcher: Option<Matcher>,
+}
+
+impl<F: ProxyFn> ProxyLayer<F> {
+    /// A layer that runs `function` for every request (until [`with_matcher`](Self::with_matcher)).
+    pub fn new(function: F) -> Self {
+        Self {
+            function,
+            matcher: None,
+        }
+    }
+
+    /// Runs the function only for requests that `matcher` selects (Next.js's
+    /// `config.matcher`).
+    pub fn with_matcher(mut self, matcher: Matcher) -> Self {
+        self.matcher = Some(matcher);
+        self
+    }
+}
+
+impl<S, F: Clone> Layer<S> for ProxyLayer<F> {
+    type Service = ProxyService<S, F>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ProxyService::new(inner, self.function.clone(), self.matcher.clone())
+    }
+}
+
+impl<F> fmt::Debug for ProxyLayer<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyLayer")
+            .field("function", &std::any::type_name::<F>())
+            .field("matcher", &self.matcher)
+            .finish()
+    }
+}

@@ -1,0 +1,234 @@
+//! [`ProxyRequest`]: what the proxy function can read.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ConnectInfo;
+use http::header::{COOKIE, HOST};
+use http::request::Parts;
+use http::{Extensions, HeaderMap, Method, Uri};
+use url::Url;
+
+use crate::matcher::Params;
+
+/// The request as the proxy function sees it: method, URL, headers, cookies, the client's
+/// address, the matcher's captured parameters and the request extensions.
+///
+/// It owns what it holds, so the function's future is `'static`. The body is not here: it
+/// streams on to the inner service untouched.
+///
+/// ```
+/// use tower_proxy_fn::{ProxyRequest, ProxyResponse};
+///
+/// async fn proxy(req: ProxyRequest) -> ProxyResponse {
+///     if req.cookies().get("session").is_none() {
+///         let mut login = req.url_for("/login");
+///         login.query_pairs_mut().append_pair("from", req.path());
+///         return ProxyResponse::redirect(login);
+///     }
+///     ProxyResponse::next()
+/// }
+/// # let _ = tower_proxy_fn::ProxyLayer::new(proxy);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProxyRequest {
+    pub(crate) parts: Arc<Parts>,
+    params: Params,
+    url: OnceLock<Url>,
+    cookies: OnceLock<RequestCookies>,
+}
+
+impl ProxyRequest {
+    pub(crate) fn new(parts: Arc<Parts>, params: Params) -> Self {
+        Self {
+            parts,
+            params,
+            url: OnceLock::new(),
+            cookies: OnceLock::new(),
+        }
+    }
+
+    /// Builds a request for testing a proxy function without a server.
+    ///
+    /// ```
+    /// use tower_proxy_fn::ProxyRequest;
+    ///
+    /// let req = ProxyRequest::from_request(http::Request::new(()));
+    /// assert_eq!(req.path(), "/");
+    /// ```
+    pub fn from_request<B>(request: http::Request<B>) -> Self {
+        let (parts, _body) = request.into_parts();
+        Self::new(Arc::new(parts), Params::default())
+    }
+
+    /// The same request with these captured parameters (for tests).
+    pub fn with_params(mut self, params: Params) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.parts.method
+    }
+
+    /// The request URI as received.
+    pub fn uri(&self) -> &Uri {
+        &self.parts.uri
+    }
+
+    /// The path, as sent (percent-encoded).
+    pub fn path(&self) -> &str {
+        self.parts.uri.path()
+    }
+
+    /// The raw query string, if any.
+    pub fn query_string(&self) -> Option<&str> {
+        self.parts.uri.query()
+    }
+
+    /// The last value of a query parameter, decoded (`searchParams.get` returns the first;
+    /// use [`url`](Self::url)`().query_pairs()` for all of them).
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.url()
+            .query_pairs()
+            .filter(|(k, _)| k == name)
+            .last()
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// A header's value as text, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.parts.headers.get(name)?.to_str().ok()
+    }
+
+    /// The request extensions (what outer layers inserted).
+    pub fn extensions(&self) -> &Extensions {
+        &self.parts.extensions
+    }
+
+    /// The full URL of the request (`request.nextUrl`), built from the `Host` header (or the
+    /// URI's authority) and the path and query. The scheme is the URI's, else `http`.
+    pub fn url(&self) -> &Url {
+        self.url.get_or_init(|| request_url(&self.parts))
+    }
+
+    /// A copy of the URL to edit (`request.nextUrl.clone()`).
+    pub fn next_url(&self) -> Url {
+        self.url().clone()
+    }
+
+    /// `path` resolved against the request's URL (`new URL(path, request.url)`).
+    pub fn url_for(&self, path: &str) -> Url {
+        self.url().join(path).unwrap_or_else(|_| self.url().clone())
+    }
+
+    /// The request cookies (`request.cookies`).
+    pub fn cookies(&self) -> &RequestCookies {
+        self.cookies
+            .get_or_init(|| RequestCookies::parse(&self.parts.headers))
+    }
+
+    /// The client's address, when the server provides it (axum's
+    /// `into_make_service_with_connect_info::<SocketAddr>()`).
+    pub fn client_addr(&self) -> Option<SocketAddr> {
+        self.parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0)
+    }
+
+    /// The parameters the matcher captured (`:name` in the source, named groups in `has`).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// One captured parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+}
+
+pub(crate) fn request_url(parts: &Parts) -> Url {
+    let host = parts
+        .headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    let scheme = parts.uri.scheme_str().unwrap_or("http");
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    Url::parse(&format!("{scheme}://{host}{path_and_query}"))
+        .or_else(|_| Url::parse(&format!("{scheme}://localhost{path_and_query}")))
+        .unwrap_or_else(|_| Url::parse("http://localhost/").expect("a valid literal URL"))
+}
+
+/// The cookies of a request, from every `Cookie` header (`request.cookies`).
+///
+/// Values are percent-decoded; a pair that does not parse is skipped.
+///
+/// ```
+/// use tower_proxy_fn::ProxyRequest;
+///
+/// let req = ProxyRequest::from_request(
+///     http::Request::builder().header("cookie", "a=1; junk; b=x%20y; a=2").body(()).unwrap(),
+/// );
+/// assert_eq!(req.cookies().get("a"), Some("1"));
+/// assert_eq!(req.cookies().get_all("a").collect::<Vec<_>>(), ["1", "2"]);
+/// assert_eq!(req.cookies().get("b"), Some("x y"));
+/// assert!(!req.cookies().has("junk"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequestCookies {
+    pairs: Vec<(String, String)>,
+}
+
+impl RequestCookies {
+    pub(crate) fn parse(headers: &HeaderMap) -> Self {
+        let mut pairs = Vec::new();
+        for header in headers.get_all(COOKIE) {
+            let Ok(text) = std::str::from_utf8(header.as_bytes()) else {
+                continue;
+            };
+            for cookie in cookie::Cookie::split_parse_encoded(text).flatten() {
+                pairs.push((cookie.name().to_owned(), cookie.value().to_owned()));
+            }
+        }
+        Self { pairs }
+    }
+
+    /// The first value sent under `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value sent under `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether a cookie named `name` was sent.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Every cookie, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}

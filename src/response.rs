@@ -1,0 +1,448 @@
+//! [`ProxyResponse`]: the proxy function's decision and what rides along with it.
+
+use std::fmt;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use cookie::Cookie;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, SET_COOKIE};
+use http::{Extensions, HeaderMap, StatusCode};
+use serde::Serialize;
+
+/// What the proxy function decided, plus the header edits, cookies and extensions that go
+/// with it.
+///
+/// Start from one of the four outcomes and add to it:
+///
+/// | outcome | Next.js | what happens |
+/// |---|---|---|
+/// | [`next`](Self::next) | `NextResponse.next()` | the request goes on to the inner service |
+/// | [`rewrite`](Self::rewrite) | `NextResponse.rewrite(url)` | the inner service serves another path; the address bar stays |
+/// | [`redirect`](Self::redirect) | `NextResponse.redirect(url)` | a 307 (or 301/302/303/308) with `Location` |
+/// | [`respond`](Self::respond) | `new NextResponse(...)`, `Response.json(...)` | the proxy's own response |
+///
+/// ```
+/// use tower_proxy_fn::ProxyResponse;
+///
+/// let decision = ProxyResponse::next()
+///     .request_header("x-user", "ann") // the inner service sees it, the client does not
+///     .header("x-frame-options", "DENY") // the client sees it
+///     .set_cookie("theme", "dark");
+/// assert!(decision.is_next());
+/// ```
+///
+/// A value that is not valid where it goes (a header value with a newline, a bad header
+/// name, a redirect status that is not a redirect) is not a panic: the layer answers 500
+/// and logs the reason.
+#[must_use]
+pub struct ProxyResponse {
+    pub(crate) action: Action,
+    pub(crate) request_headers: Vec<HeaderEdit>,
+    pub(crate) response_headers: Vec<(HeaderName, HeaderValue, bool)>,
+    pub(crate) cookies: Vec<Cookie<'static>>,
+    pub(crate) extensions: Extensions,
+    pub(crate) invalid: Option<String>,
+}
+
+pub(crate) enum Action {
+    Next,
+    Rewrite(String),
+    Redirect(String, StatusCode),
+    Respond(Response),
+}
+
+pub(crate) enum HeaderEdit {
+    Set(HeaderName, HeaderValue),
+    Append(HeaderName, HeaderValue),
+    Remove(HeaderName),
+}
+
+impl ProxyResponse {
+    fn with_action(action: Action) -> Self {
+        Self {
+            action,
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+            cookies: Vec::new(),
+            extensions: Extensions::new(),
+            invalid: None,
+        }
+    }
+
+    /// Continue to the inner service (`NextResponse.next()`).
+    pub fn next() -> Self {
+        Self::with_action(Action::Next)
+    }
+
+    /// Serve another URL while the client's address stays (`NextResponse.rewrite(url)`).
+    ///
+    /// `url` is a path (`/api/echo?x=1`, resolved against the request's URL) or an absolute
+    /// URL. The destination's query replaces the request's. Method, headers and body are
+    /// kept; the proxy function does not run again for the new path; handlers find the
+    /// original URI in [`axum::extract::OriginalUri`].
+    pub fn rewrite(url: impl AsRef<str>) -> Self {
+        Self::with_action(Action::Rewrite(url.as_ref().to_owned()))
+    }
+
+    /// A `307 Temporary Redirect` to `url` (`NextResponse.redirect(url)`).
+    ///
+    /// A path is resolved against the request's URL and written as a relative `Location`;
+    /// an absolute URL of another origin is written as given. A leading `//` or `\` in a
+    /// path is folded to one `/`, so a path built from request data cannot leave the origin.
+    pub fn redirect(url: impl AsRef<str>) -> Self {
+        Self::redirect_with_status(url, StatusCode::TEMPORARY_REDIRECT)
+    }
+
+    /// A `308 Permanent Redirect` to `url`.
+    pub fn permanent_redirect(url: impl AsRef<str>) -> Self {
+        Self::redirect_with_status(url, StatusCode::PERMANENT_REDIRECT)
+    }
+
+    /// A redirect with the given status: 301, 302, 303, 307 or 308
+    /// (`NextResponse.redirect(url, status)`). Any other status makes the layer answer 500
+    /// and log why, as Next.js refuses it.
+    pub fn redirect_with_status(url: impl AsRef<str>, status: StatusCode) -> Self {
+        let mut response = Self::with_action(Action::Redirect(url.as_ref().to_owned(), status));
+        if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+            response.invalid = Some(format!(
+                "redirect status {status} is not one of 301, 302, 303, 307, 308"
+            ));
+        }
+        response
+    }
+
+    /// The proxy's own response; the inner service is not called.
+    ///
+    /// Any status and body; a `Location` header on a non-3xx response is just a header.
+    pub fn respond(response: impl IntoResponse) -> Self {
+        Self::with_action(Action::Respond(response.into_response()))
+    }
+
+    /// A JSON response of the proxy's own (`Response.json(value, { status })`).
+    pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => {
+                let mut response = Response::new(Body::from(bytes));
+                *response.status_mut() = status;
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Self::with_action(Action::Respond(response))
+            }
+            Err(err) => {
+                let mut response = Self::with_action(Action::Respond(Response::default()));
+                response.invalid = Some(format!("JSON body does not serialize: {err}"));
+                response
+            }
+        }
+    }
+
+    /// Sets a response header for the client, replacing one of the same name that the inner
+    /// service set. It does not reach the inner service.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        if let Some((name, value)) = self.checked(name, value) {
+            self.response_headers.push((name, value, false));
+        }
+        self
+    }
+
+    /// Adds a response header for the client, keeping others of the same name.
+    pub fn append_header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        if let Some((name, value)) = self.checked(name, value) {
+            self.response_headers.push((name, value, true));
+        }
+        self
+    }
+
+    /// Sets a request header for the inner service, replacing what the client sent
+    /// (`NextResponse.next({ request: { headers } })`). The client never sees it.
+    pub fn request_header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        if let Some((name, value)) = self.checked(name, value) {
+            self.request_headers.push(HeaderEdit::Set(name, value));
+        }
+        self
+    }
+
+    /// Adds a request header for the inner service, keeping others of the same name.
+    pub fn append_request_header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        if let Some((name, value)) = self.checked(name, value) {
+            self.request_headers.push(HeaderEdit::Append(name, value));
+        }
+        self
+    }
+
+    /// Removes a request header before the inner service sees the request.
+    pub fn remove_request_header<K>(mut self, name: K) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+    {
+        match name.try_into() {
+            Ok(name) => self.request_headers.push(HeaderEdit::Remove(name)),
+            Err(err) => self.note_invalid(format!("invalid header name: {err}")),
+        }
+        self
+    }
+
+    /// Sets a cookie on the response (`response.cookies.set(...)`), with every attribute the
+    /// [`cookie`] crate offers; `Path=/` unless the cookie names a path.
+    ///
+    /// ```
+    /// use tower_proxy_fn::ProxyResponse;
+    /// use tower_proxy_fn::cookie::{Cookie, SameSite};
+    ///
+    /// let decision = ProxyResponse::next().cookie(
+    ///     Cookie::build(("prefs", "dark"))
+    ///         .http_only(true)
+    ///         .max_age(tower_proxy_fn::cookie::time::Duration::hours(1))
+    ///         .same_site(SameSite::Lax),
+    /// );
+    /// assert_eq!(decision.cookies().count(), 1);
+    /// ```
+    pub fn cookie(mut self, cookie: impl Into<Cookie<'static>>) -> Self {
+        let mut cookie = cookie.into();
+        if cookie.name().is_empty() || !cookie.name().bytes().all(is_token_byte) {
+            self.note_invalid(format!("invalid cookie name {:?}", cookie.name()));
+            return self;
+        }
+        if cookie.path().is_none() {
+            cookie.set_path("/");
+        }
+        self.cookies.push(cookie);
+        self
+    }
+
+    /// Sets a cookie by name and value with `Path=/`.
+    pub fn set_cookie(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.cookie(Cookie::new(name.into(), value.into()))
+    }
+
+    /// Deletes a cookie (`response.cookies.delete(name)`): an empty value with `Max-Age=0`
+    /// and an `Expires` in 1970, `Path=/`.
+    pub fn delete_cookie(self, name: impl Into<String>) -> Self {
+        let mut cookie = Cookie::new(name.into(), "");
+        cookie.make_removal();
+        self.cookie(cookie)
+    }
+
+    /// Inserts a request extension that handlers can extract (`Extension<T>` in axum): a
+    /// typed hand-off from the proxy to the routes.
+    pub fn extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.extensions.insert(value);
+        self
+    }
+
+    fn checked<K, V>(&mut self, name: K, value: V) -> Option<(HeaderName, HeaderValue)>
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        let name = match name.try_into() {
+            Ok(name) => name,
+            Err(err) => {
+                self.note_invalid(format!("invalid header name: {err}"));
+                return None;
+            }
+        };
+        match value.try_into() {
+            Ok(value) => Some((name, value)),
+            Err(err) => {
+                self.note_invalid(format!("invalid value for header {name}: {err}"));
+                None
+            }
+        }
+    }
+
+    fn note_invalid(&mut self, reason: String) {
+        self.invalid.get_or_insert(reason);
+    }
+
+    /// Whether the decision is [`next`](Self::next).
+    pub fn is_next(&self) -> bool {
+        matches!(self.action, Action::Next)
+    }
+
+    /// Whether the decision is a [`rewrite`](Self::rewrite).
+    pub fn is_rewrite(&self) -> bool {
+        matches!(self.action, Action::Rewrite(_))
+    }
+
+    /// Whether the decision is a redirect.
+    pub fn is_redirect(&self) -> bool {
+        matches!(self.action, Action::Redirect(..))
+    }
+
+    /// Whether the decision is the proxy's own response.
+    pub fn is_respond(&self) -> bool {
+        matches!(self.action, Action::Respond(_))
+    }
+
+    /// The rewrite destination, as given.
+    pub fn rewrite_url(&self) -> Option<&str> {
+        match &self.action {
+            Action::Rewrite(url) => Some(url),
+            _ => None,
+        }
+    }
+
+    /// The redirect destination, as given.
+    pub fn redirect_url(&self) -> Option<&str> {
+        match &self.action {
+            Action::Redirect(url, _) => Some(url),
+            _ => None,
+        }
+    }
+
+    /// The redirect status.
+    pub fn redirect_status(&self) -> Option<StatusCode> {
+        match &self.action {
+            Action::Redirect(_, status) => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The proxy's own response, for [`respond`](Self::respond) and [`json`](Self::json).
+    pub fn own_response(&self) -> Option<&Response> {
+        match &self.action {
+            Action::Respond(response) => Some(response),
+            _ => None,
+        }
+    }
+
+    /// The response headers set for the client, in order.
+    pub fn response_headers(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.response_headers.iter().map(|(k, v, _)| (k, v))
+    }
+
+    /// The request headers as the inner service will see them, given the client's headers.
+    pub fn edited_request_headers(&self, client: &HeaderMap) -> HeaderMap {
+        let mut headers = client.clone();
+        self.apply_request_headers(&mut headers);
+        headers
+    }
+
+    /// The cookies the response sets (deletions included).
+    pub fn cookies(&self) -> impl Iterator<Item = &Cookie<'static>> {
+        self.cookies.iter()
+    }
+
+    /// Why the decision cannot be turned into a response, if a value was invalid.
+    pub fn invalid_reason(&self) -> Option<&str> {
+        self.invalid.as_deref()
+    }
+
+    pub(crate) fn apply_request_headers(&self, headers: &mut HeaderMap) {
+        for edit in &self.request_headers {
+            match edit {
+                HeaderEdit::Set(name, value) => {
+                    headers.insert(name.clone(), value.clone());
+                }
+                HeaderEdit::Append(name, value) => {
+                    headers.append(name.clone(), value.clone());
+                }
+                HeaderEdit::Remove(name) => {
+                    headers.remove(name);
+                }
+            }
+        }
+    }
+}
+
+/// What travels from the decision to the final response: response headers and cookies.
+#[derive(Default)]
+pub(crate) struct ResponseExtras {
+    headers: Vec<(HeaderName, HeaderValue, bool)>,
+    cookies: Vec<Cookie<'static>>,
+}
+
+impl ResponseExtras {
+    pub(crate) fn take_from(decision: &mut ProxyResponse) -> Self {
+        Self {
+            headers: std::mem::take(&mut decision.response_headers),
+            cookies: std::mem::take(&mut decision.cookies),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.headers.is_empty() && self.cookies.is_empty()
+    }
+
+    /// Adds the proxy's headers and cookies to a response.
+    pub(crate) fn apply(self, headers: &mut HeaderMap) {
+        for (name, value, append) in self.headers {
+            if append {
+                headers.append(name, value);
+            } else {
+                headers.insert(name, value);
+            }
+        }
+        for cookie in self.cookies {
+            // Encoded as Next.js does (`encodeURIComponent` on the value); names were
+            // checked to be tokens, so the line is always a valid header value.
+            let line = cookie.encoded().to_string();
+            if let Ok(value) = HeaderValue::try_from(line) {
+                headers.append(SET_COOKIE, value);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ProxyResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let action = match &self.action {
+            Action::Next => "next".to_owned(),
+            Action::Rewrite(url) => format!("rewrite {url}"),
+            Action::Redirect(url, status) => format!("redirect {} {url}", status.as_u16()),
+            Action::Respond(response) => format!("respond {}", response.status().as_u16()),
+        };
+        f.debug_struct("ProxyResponse")
+            .field("action", &action)
+            .field("request_header_edits", &self.request_headers.len())
+            .field("response_headers", &self.response_headers.len())
+            .field("cookies", &self.cookies)
+            .field("invalid", &self.invalid)
+            .finish()
+    }
+}
+
+/// RFC 7230 `token` characters, which a cookie name must consist of.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A plain-text response of the layer's own (bad path, refused value, failed function).
+pub(crate) fn error_response(status: StatusCode, message: &'static str) -> Response {
+    let mut response = Response::new(Body::from(message));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -245,7 +245,8 @@ impl ProxyResponse {
     /// and an `Expires` in 1970, `Path=/`.
     pub fn delete_cookie(self, name: impl Into<String>) -> Self {
         let mut cookie = Cookie::new(name.into(), "");
-        cookie.make_removal();
+        cookie.set_max_age(cookie::time::Duration::ZERO);
+        cookie.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
         self.cookie(cookie)
     }
 

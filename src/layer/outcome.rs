@@ -51,7 +51,11 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                 target.to_string()
             };
             let Ok(location) = HeaderValue::try_from(location) else {
-                return refuse(&parts, "redirect destination is not a valid header value", target.as_str());
+                return refuse(
+                    &parts,
+                    "redirect destination is not a valid header value",
+                    target.as_str(),
+                );
             };
             let mut response = Response::new(axum::body::Body::empty());
             *response.status_mut() = status;
@@ -89,7 +93,11 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                 ));
             }
             let Some(uri) = rewritten_uri(&parts.uri, &target) else {
-                return refuse(&parts, "rewrite destination is not a valid URI", target.as_str());
+                return refuse(
+                    &parts,
+                    "rewrite destination is not a valid URI",
+                    target.as_str(),
+                );
             };
             if parts.extensions.get::<OriginalUri>().is_none() {
                 parts.extensions.insert(OriginalUri(parts.uri.clone()));
@@ -178,7 +186,11 @@ mod tests {
     #[test]
     fn resolve_keeps_paths_on_the_origin() {
         let cases = [
-            ("path", "/login?from=%2Fdashboard", "/login?from=%2Fdashboard"),
+            (
+                "path",
+                "/login?from=%2Fdashboard",
+                "/login?from=%2Fdashboard",
+            ),
             ("double slash", "//evil.example", "/evil.example"),
             ("backslash", "/\\evil.example", "/evil.example"),
             ("many", "\\\\//evil.example/x", "/evil.example/x"),

@@ -89,4 +89,3 @@ impl<S: fmt::Debug, F> fmt::Debug for ProxyService<S, F> {
             .finish()
     }
 }
-

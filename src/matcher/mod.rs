@@ -31,7 +31,10 @@ pub struct Params {
 impl Params {
     /// The value captured under `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     /// All captured pairs, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {

@@ -1,4 +1,56 @@
-#![doc = "tower-proxy-fn (crate docs come with the README)"]
+//! Next.js's Proxy (formerly "middleware") for tower and axum.
+//!
+//! A [`Matcher`] picks the requests; for each of them an async function reads a
+//! [`ProxyRequest`] and returns a [`ProxyResponse`]: **next** (with request-header edits,
+//! response headers and cookies), **rewrite**, **redirect**, or **its own response**.
+//! Requests the matcher does not pick go straight to the inner service, with no allocation.
+//!
+//! ```
+//! use axum::{routing::get, Extension, Router};
+//! use http::StatusCode;
+//! use tower::{Layer, ServiceExt};
+//! use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+//!
+//! #[derive(Clone)]
+//! struct User(String);
+//!
+//! async fn proxy(req: ProxyRequest) -> ProxyResponse {
+//!     match req.cookies().get("session") {
+//!         // A typed hand-off: the handler extracts `Extension<User>`.
+//!         Some(name) => ProxyResponse::next().extension(User(name.to_owned())),
+//!         None => {
+//!             let mut login = req.url_for("/login");
+//!             login.query_pairs_mut().append_pair("from", req.path());
+//!             ProxyResponse::redirect(login)
+//!         }
+//!     }
+//! }
+//!
+//! async fn dashboard(Extension(User(name)): Extension<User>) -> String {
+//!     format!("Welcome, {name}")
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = Router::new()
+//!     .route("/dashboard", get(dashboard))
+//!     .route("/login", get(|| async { "log in" }));
+//! let app = ProxyLayer::new(proxy)
+//!     .with_matcher(Matcher::new(["/dashboard/:path*"])?)
+//!     .layer(router);
+//!
+//! // Serve it with `axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))`;
+//! // here, one request without a session:
+//! let request = http::Request::get("/dashboard").body(axum::body::Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+//! assert_eq!(response.headers()["location"], "/login?from=%2Fdashboard");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See the README for the migration table from Next.js, where to mount the layer, and the
+//! examples.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]
@@ -17,3 +69,7 @@ pub use response::ProxyResponse;
 
 /// The [`cookie`](https://docs.rs/cookie) crate, re-exported for building response cookies.
 pub use cookie;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -33,9 +33,21 @@ async fn record(method: &str, path: &str, headers: &serde_json::Map<String, Valu
     for (name, value) in headers {
         request = request.header(name.as_str(), value.as_str().unwrap());
     }
-    let body = if method == "POST" { Body::from("hello") } else { Body::empty() };
-    let response = parity::app().oneshot(request.body(body).unwrap()).await.unwrap();
-    let text = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    let body = if method == "POST" {
+        Body::from("hello")
+    } else {
+        Body::empty()
+    };
+    let response = parity::app()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let text = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
     let location = text("location");
     let content_type = text("content-type").unwrap_or_default();
     let set_cookie = response
@@ -56,7 +68,13 @@ async fn record(method: &str, path: &str, headers: &serde_json::Map<String, Valu
         .starts_with("application/json")
         .then(|| serde_json::from_slice(&bytes).ok())
         .flatten();
-    Recorded { status, location, set_cookie, headers, json }
+    Recorded {
+        status,
+        location,
+        set_cookie,
+        headers,
+        json,
+    }
 }
 
 /// `resolve` in compare_transcripts.py.
@@ -95,7 +113,11 @@ fn parse_cookie(line: &str) -> String {
     let mut keep = BTreeMap::new();
     for key in ["path", "domain", "max-age", "samesite", "partitioned"] {
         if let Some(v) = attrs.get(key) {
-            let v = if key == "samesite" { v.to_ascii_lowercase() } else { v.clone() };
+            let v = if key == "samesite" {
+                v.to_ascii_lowercase()
+            } else {
+                v.clone()
+            };
             keep.insert(key.to_owned(), v);
         }
     }
@@ -114,7 +136,11 @@ fn parse_cookie(line: &str) -> String {
 fn visible(headers: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     headers
         .iter()
-        .filter(|(k, _)| !["x-middleware-", "x-nextjs-", "x-powered-by"].iter().any(|p| k.starts_with(p)))
+        .filter(|(k, _)| {
+            !["x-middleware-", "x-nextjs-", "x-powered-by"]
+                .iter()
+                .any(|p| k.starts_with(p))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -132,10 +158,16 @@ fn echo_headers(json: &Value, leaked: &BTreeSet<String>) -> BTreeMap<String, Str
 fn compare(expected: &Value, actual: &Recorded) -> Vec<String> {
     let mut diffs = Vec::new();
     if expected["status"].as_u64() != Some(actual.status.into()) {
-        diffs.push(format!("status {} != expected {}", actual.status, expected["status"]));
+        diffs.push(format!(
+            "status {} != expected {}",
+            actual.status, expected["status"]
+        ));
     }
     if resolve(expected["location"].as_str()) != resolve(actual.location.as_deref()) {
-        diffs.push(format!("location {:?} != expected {}", actual.location, expected["location"]));
+        diffs.push(format!(
+            "location {:?} != expected {}",
+            actual.location, expected["location"]
+        ));
     }
     let mut want: Vec<String> = expected["set_cookie"]
         .as_array()
@@ -157,10 +189,16 @@ fn compare(expected: &Value, actual: &Recorded) -> Vec<String> {
         .collect();
     let (want_headers, got_headers) = (visible(&expected_headers), visible(&actual.headers));
     if want_headers != got_headers {
-        diffs.push(format!("headers {got_headers:?} != expected {want_headers:?}"));
+        diffs.push(format!(
+            "headers {got_headers:?} != expected {want_headers:?}"
+        ));
     }
     let expected_json = expected.get("json");
-    if expected_json.and_then(|j| j.get("handler")).and_then(Value::as_str) == Some("echo") {
+    if expected_json
+        .and_then(|j| j.get("handler"))
+        .and_then(Value::as_str)
+        == Some("echo")
+    {
         let want = expected_json.unwrap();
         match &actual.json {
             Some(got) if got.is_object() => {
@@ -178,7 +216,10 @@ fn compare(expected: &Value, actual: &Recorded) -> Vec<String> {
             other => diffs.push(format!("expected an echo JSON body, got {other:?}")),
         }
     } else if expected_json != actual.json.as_ref() {
-        diffs.push(format!("json {:?} != expected {expected_json:?}", actual.json));
+        diffs.push(format!(
+            "json {:?} != expected {expected_json:?}",
+            actual.json
+        ));
     }
     diffs
 }
@@ -187,20 +228,36 @@ fn compare(expected: &Value, actual: &Recorded) -> Vec<String> {
 async fn every_transcript_agrees_with_nextjs() {
     let fixture: Value = serde_json::from_str(TRANSCRIPTS).unwrap();
     let transcripts = fixture["transcripts"].as_array().unwrap();
-    assert_eq!(transcripts.len(), 34, "the fixture holds Next.js's 34 transcripts");
+    assert_eq!(
+        transcripts.len(),
+        34,
+        "the fixture holds Next.js's 34 transcripts"
+    );
     let (mut passed, mut failed) = (0, Vec::new());
     for expected in transcripts {
         let request = &expected["request"];
-        let (method, path) = (request["method"].as_str().unwrap(), request["path"].as_str().unwrap());
+        let (method, path) = (
+            request["method"].as_str().unwrap(),
+            request["path"].as_str().unwrap(),
+        );
         let actual = record(method, path, request["headers"].as_object().unwrap()).await;
         let diffs = compare(expected, &actual);
         if diffs.is_empty() {
             passed += 1;
         } else {
-            failed.push(format!("{method} {path} {}: {}", request["headers"], diffs.join("; ")));
+            failed.push(format!(
+                "{method} {path} {}: {}",
+                request["headers"],
+                diffs.join("; ")
+            ));
         }
     }
-    assert!(failed.is_empty(), "{passed} passed, {} failed:\n{}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{passed} passed, {} failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }
 
 #[test]
@@ -224,7 +281,9 @@ fn the_comparison_catches_differences() {
     assert!(diffs.iter().any(|d| d.starts_with("status")));
     assert!(diffs.iter().any(|d| d.starts_with("set-cookie")));
     assert!(diffs.iter().any(|d| d.starts_with("headers")));
-    assert!(diffs.iter().any(|d| d.starts_with("expected an echo JSON body")));
+    assert!(diffs
+        .iter()
+        .any(|d| d.starts_with("expected an echo JSON body")));
     assert_eq!(
         parse_cookie("old=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
         parse_cookie("old=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT")

@@ -22,7 +22,7 @@ pub use service::ProxyService;
 /// Wrap the whole [`Router`](axum::Router) so that rewrites re-route:
 ///
 /// ```
-/// use axum::{routing::get, Router, ServiceExt};
+/// use axum::{routing::get, Router};
 /// use tower::Layer;
 /// use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 ///
@@ -39,7 +39,7 @@ pub use service::ProxyService;
 /// let layer = ProxyLayer::new(proxy).with_matcher(Matcher::new(["/about", "/another"])?);
 /// let app = layer.layer(router);
 /// // axum::serve(listener, app.into_make_service())
-/// # let _ = app.into_make_service();
+/// # let _ = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
 /// # Ok(())
 /// # }
 /// ```

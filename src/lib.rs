@@ -55,12 +55,16 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]
 
+mod background;
+pub mod compose;
 mod function;
 mod layer;
 pub mod matcher;
 mod request;
 mod response;
+pub mod testing;
 
+pub use background::{BackgroundTasks, TaskOutcome};
 pub use function::{IntoProxyResponse, ProxyFn};
 pub use layer::{ProxyLayer, ProxyService, ResponseFuture};
 pub use matcher::{Matcher, MatcherError};

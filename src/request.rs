@@ -9,6 +9,7 @@ use http::request::Parts;
 use http::{Extensions, HeaderMap, Method, Uri};
 use url::Url;
 
+use crate::background::{BackgroundTasks, TaskOutcome};
 use crate::matcher::Params;
 
 /// The request as the proxy function sees it: method, URL, headers, cookies, the client's
@@ -36,15 +37,17 @@ pub struct ProxyRequest {
     params: Params,
     url: OnceLock<Url>,
     cookies: OnceLock<RequestCookies>,
+    tasks: BackgroundTasks,
 }
 
 impl ProxyRequest {
-    pub(crate) fn new(parts: Arc<Parts>, params: Params) -> Self {
+    pub(crate) fn new(parts: Arc<Parts>, params: Params, tasks: BackgroundTasks) -> Self {
         Self {
             parts,
             params,
             url: OnceLock::new(),
             cookies: OnceLock::new(),
+            tasks,
         }
     }
 
@@ -58,7 +61,11 @@ impl ProxyRequest {
     /// ```
     pub fn from_request<B>(request: http::Request<B>) -> Self {
         let (parts, _body) = request.into_parts();
-        Self::new(Arc::new(parts), Params::default())
+        Self::new(
+            Arc::new(parts),
+            Params::default(),
+            BackgroundTasks::default(),
+        )
     }
 
     /// The same request with these captured parameters (for tests).
@@ -146,6 +153,50 @@ impl ProxyRequest {
     /// The parameters the matcher captured (`:name` in the source, named groups in `has`).
     pub fn params(&self) -> &Params {
         &self.params
+    }
+
+    /// Runs `work` in the background, after the decision and beyond the response
+    /// (`event.waitUntil` / `after` in Next.js): analytics, audit logs.
+    ///
+    /// The work is tracked by the layer's [`BackgroundTasks`], so a graceful shutdown can
+    /// wait for it. An `Err` it returns, or a panic, is logged and goes no further.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{ProxyRequest, ProxyResponse};
+    ///
+    /// async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    ///     let path = req.path().to_owned();
+    ///     req.wait_until(async move {
+    ///         // e.g. send `path` to an analytics endpoint
+    ///         Ok::<(), std::io::Error>(())
+    ///     });
+    ///     ProxyResponse::next()
+    /// }
+    /// # let _ = tower_proxy_fn::ProxyLayer::new(proxy);
+    /// ```
+    pub fn wait_until<F>(&self, work: F)
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: TaskOutcome,
+    {
+        self.tasks.spawn(work);
+    }
+
+    /// The same request with edited headers and added extensions (the next function of a
+    /// chain sees what the previous one asked for).
+    pub(crate) fn edited(&self, edit: impl FnOnce(&mut Parts)) -> Self {
+        let mut parts = (*self.parts).clone();
+        edit(&mut parts);
+        Self::new(Arc::new(parts), self.params.clone(), self.tasks.clone())
+    }
+
+    /// Method, URI and headers as a bodiless `http::Request`, for a matcher to look at.
+    pub(crate) fn head_only(&self) -> http::Request<()> {
+        let mut request = http::Request::new(());
+        *request.method_mut() = self.parts.method.clone();
+        *request.uri_mut() = self.parts.uri.clone();
+        *request.headers_mut() = self.parts.headers.clone();
+        request
     }
 
     /// One captured parameter.

@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::response::Response;
@@ -16,12 +16,14 @@ use futures_util::FutureExt;
 use http::request::Parts;
 use http::{Request, StatusCode};
 use pin_project_lite::pin_project;
+use tokio::time::Sleep;
 use tower_service::Service;
+use tracing::Span;
 
 use super::outcome::{self, Step};
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::request::ProxyRequest;
-use crate::response::{error_response, ResponseExtras};
+use crate::response::{error_response, ProxyResponse, ResponseExtras};
 
 pin_project! {
     /// The response future of [`ProxyService`](super::ProxyService).
@@ -47,6 +49,8 @@ pin_project! {
         // The proxy function is running.
         Deciding {
             #[pin] future: CatchUnwind<AssertUnwindSafe<F::Future>>,
+            deadline: Option<Pin<Box<Sleep>>>,
+            span: Span,
             pending: Option<Pending<S, B>>,
         },
         // The inner service runs after a next or a rewrite.
@@ -61,7 +65,6 @@ struct Pending<S, B> {
     inner: S,
     parts: Arc<Parts>,
     body: B,
-    source: String,
     started: Instant,
 }
 
@@ -88,12 +91,25 @@ where
         function: &F,
         request: ProxyRequest,
         source: String,
+        timeout: Option<Duration>,
         inner: S,
         parts: Arc<Parts>,
         body: B,
     ) -> Self {
+        // One span per decision; nothing at all for requests the matcher skipped.
+        let span = tracing::info_span!(
+            "proxy",
+            source = %source,
+            path = %parts.uri.path(),
+            outcome = tracing::field::Empty,
+            destination = tracing::field::Empty,
+            status = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty,
+        );
         // A panic while the function builds its future is caught like one inside it.
-        let future = match std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request))) {
+        let called =
+            span.in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request))));
+        let future = match called {
             Ok(future) => AssertUnwindSafe(future).catch_unwind(),
             Err(panic) => {
                 log_panic(&parts, &*panic);
@@ -103,11 +119,12 @@ where
         Self {
             state: State::Deciding {
                 future,
+                deadline: timeout.map(|limit| Box::pin(tokio::time::sleep(limit))),
+                span,
                 pending: Some(Pending {
                     inner,
                     parts,
                     body,
-                    source,
                     started: Instant::now(),
                 }),
             },
@@ -143,13 +160,36 @@ where
                     }
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::Deciding { future, pending } => {
-                    let result = ready!(future.poll(cx));
+                StateProj::Deciding {
+                    future,
+                    deadline,
+                    span,
+                    pending,
+                } => {
+                    let polled = span.in_scope(|| future.poll(cx));
+                    let result = match polled {
+                        Poll::Ready(result) => result,
+                        Poll::Pending => {
+                            let expired = deadline
+                                .as_mut()
+                                .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
+                            if !expired {
+                                return Poll::Pending;
+                            }
+                            span.record("outcome", "timeout");
+                            span.in_scope(|| {
+                                tracing::error!("proxy function ran over its time limit: 504")
+                            });
+                            return Poll::Ready(Ok(error_response(
+                                StatusCode::GATEWAY_TIMEOUT,
+                                "Gateway Timeout",
+                            )));
+                        }
+                    };
                     let Some(Pending {
                         mut inner,
                         parts,
                         body,
-                        source,
                         started,
                     }) = pending.take()
                     else {
@@ -162,13 +202,7 @@ where
                             return Poll::Ready(Ok(internal_error()));
                         }
                     };
-                    tracing::debug!(
-                        source = %source,
-                        path = %parts.uri.path(),
-                        outcome = ?decision,
-                        elapsed_us = started.elapsed().as_micros() as u64,
-                        "proxy decided"
-                    );
+                    record_decision(span, &decision, started);
                     // The function has dropped its request by now, so this rarely copies.
                     let parts = Arc::try_unwrap(parts).unwrap_or_else(|shared| (*shared).clone());
                     match outcome::apply(decision, parts, body) {
@@ -185,6 +219,25 @@ where
             this.state.set(next);
         }
     }
+}
+
+fn record_decision(span: &Span, decision: &ProxyResponse, started: Instant) {
+    span.record("elapsed_us", started.elapsed().as_micros() as u64);
+    if decision.is_next() {
+        span.record("outcome", "next");
+    } else if let Some(url) = decision.rewrite_url() {
+        span.record("outcome", "rewrite");
+        span.record("destination", url);
+    } else if let (Some(url), Some(status)) = (decision.redirect_url(), decision.redirect_status())
+    {
+        span.record("outcome", "redirect");
+        span.record("destination", url);
+        span.record("status", status.as_u16());
+    } else if let Some(response) = decision.own_response() {
+        span.record("outcome", "respond");
+        span.record("status", response.status().as_u16());
+    }
+    span.in_scope(|| tracing::debug!("proxy decided"));
 }
 
 fn internal_error() -> Response {

@@ -5,9 +5,12 @@ mod outcome;
 mod service;
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tower_layer::Layer;
 
+use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
 use crate::matcher::Matcher;
 
@@ -53,7 +56,15 @@ pub use service::ProxyService;
 #[must_use]
 pub struct ProxyLayer<F> {
     function: F,
-    matcher: Option<Matcher>,
+    settings: Settings,
+}
+
+/// Configuration shared by every service a layer builds.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Settings {
+    pub(crate) matcher: Option<Matcher>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) tasks: BackgroundTasks,
 }
 
 impl<F: ProxyFn> ProxyLayer<F> {
@@ -61,15 +72,29 @@ impl<F: ProxyFn> ProxyLayer<F> {
     pub fn new(function: F) -> Self {
         Self {
             function,
-            matcher: None,
+            settings: Settings::default(),
         }
     }
 
     /// Runs the function only for requests that `matcher` selects (Next.js's
     /// `config.matcher`).
     pub fn with_matcher(mut self, matcher: Matcher) -> Self {
-        self.matcher = Some(matcher);
+        self.settings.matcher = Some(matcher);
         self
+    }
+
+    /// Answers `504 Gateway Timeout` (and logs it) when the function runs longer than
+    /// `limit`. Off by default.
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
+        self.settings.timeout = Some(limit);
+        self
+    }
+
+    /// The tracker of the work the function starts with
+    /// [`ProxyRequest::wait_until`](crate::ProxyRequest::wait_until), shared by every
+    /// service this layer builds.
+    pub fn background_tasks(&self) -> BackgroundTasks {
+        self.settings.tasks.clone()
     }
 }
 
@@ -77,7 +102,11 @@ impl<S, F: Clone> Layer<S> for ProxyLayer<F> {
     type Service = ProxyService<S, F>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ProxyService::new(inner, self.function.clone(), self.matcher.clone())
+        ProxyService::new(
+            inner,
+            self.function.clone(),
+            Arc::new(self.settings.clone()),
+        )
     }
 }
 
@@ -85,7 +114,7 @@ impl<F> fmt::Debug for ProxyLayer<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyLayer")
             .field("function", &std::any::type_name::<F>())
-            .field("matcher", &self.matcher)
+            .field("settings", &self.settings)
             .finish()
     }
 }

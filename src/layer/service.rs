@@ -10,8 +10,9 @@ use http::{Request, StatusCode};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
+use super::Settings;
 use crate::function::ProxyFn;
-use crate::matcher::{Decision, Matcher, Params};
+use crate::matcher::{Decision, Params};
 use crate::request::ProxyRequest;
 use crate::response::error_response;
 
@@ -20,15 +21,15 @@ use crate::response::error_response;
 pub struct ProxyService<S, F> {
     inner: S,
     function: F,
-    matcher: Option<Matcher>,
+    settings: Arc<Settings>,
 }
 
 impl<S, F> ProxyService<S, F> {
-    pub(crate) fn new(inner: S, function: F, matcher: Option<Matcher>) -> Self {
+    pub(crate) fn new(inner: S, function: F, settings: Arc<Settings>) -> Self {
         Self {
             inner,
             function,
-            matcher,
+            settings,
         }
     }
 
@@ -54,7 +55,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (source, params) = match &self.matcher {
+        let (source, params) = match &self.settings.matcher {
             None => (String::new(), Params::default()),
             Some(matcher) => match matcher.decide(&request) {
                 // The hot path: the service that was polled ready takes the request as it is.
@@ -75,8 +76,17 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = request.into_parts();
         let parts = Arc::new(parts);
-        let proxy_request = ProxyRequest::new(Arc::clone(&parts), params);
-        ResponseFuture::deciding(&self.function, proxy_request, source, inner, parts, body)
+        let proxy_request =
+            ProxyRequest::new(Arc::clone(&parts), params, self.settings.tasks.clone());
+        ResponseFuture::deciding(
+            &self.function,
+            proxy_request,
+            source,
+            self.settings.timeout,
+            inner,
+            parts,
+            body,
+        )
     }
 }
 
@@ -85,7 +95,7 @@ impl<S: fmt::Debug, F> fmt::Debug for ProxyService<S, F> {
         f.debug_struct("ProxyService")
             .field("inner", &self.inner)
             .field("function", &std::any::type_name::<F>())
-            .field("matcher", &self.matcher)
+            .field("settings", &self.settings)
             .finish()
     }
 }

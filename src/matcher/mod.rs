@@ -40,6 +40,12 @@ impl Params {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+    /// Adds captured pairs (a later pair with the same name wins in [`get`](Self::get)
+    /// only if the earlier one is absent).
+    pub fn extend(&mut self, other: Params) {
+        self.pairs.extend(other.pairs);
+    }
+
     /// Whether nothing was captured.
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()

@@ -1,0 +1,178 @@
+//! Composition: several proxy functions in one layer.
+//!
+//! Next.js allows one proxy function, so its users chain theirs by hand and lose cookies or
+//! headers on the way. Here a [`Chain`] runs functions in order, each optionally behind its
+//! own [`Matcher`]:
+//!
+//! - `next` hands on: the next function sees the request with the header edits and
+//!   extensions applied, and response headers, cookies and extensions accumulate;
+//! - the first rewrite, redirect or respond ends the chain and still carries everything the
+//!   earlier functions added.
+//!
+//! ```
+//! use tower_proxy_fn::compose::{chain, when};
+//! use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+//!
+//! async fn with_request_id(_: ProxyRequest) -> ProxyResponse {
+//!     ProxyResponse::next().request_header("x-request-id", "42")
+//! }
+//! async fn with_auth(req: ProxyRequest) -> ProxyResponse {
+//!     // Sees x-request-id from the function before it.
+//!     match req.cookies().get("session") {
+//!         Some(_) => ProxyResponse::next(),
+//!         None => ProxyResponse::redirect("/login"),
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), tower_proxy_fn::MatcherError> {
+//! let proxy = chain()
+//!     .then(with_request_id)
+//!     .then(when(Matcher::new(["/dashboard/:path*"])?, with_auth));
+//! let layer = ProxyLayer::new(proxy);
+//! # let _ = layer;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A chain is one decision with one span and one matcher pass per step. Two `ProxyLayer`s
+//! stacked with `tower::ServiceBuilder` also work: choose that when the steps belong to
+//! different parts of the stack (one around the whole app, one around a nested router), and
+//! a chain when they are one policy.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use http::StatusCode;
+
+use crate::function::{IntoProxyResponse, ProxyFn};
+use crate::matcher::{Decision, Matcher};
+use crate::request::ProxyRequest;
+use crate::response::{error_response, Action, ProxyResponse};
+
+/// An empty [`Chain`], to add functions to with [`Chain::then`].
+pub fn chain() -> Chain {
+    Chain::default()
+}
+
+/// Runs `function` only for requests that `matcher` selects; any other request goes on as
+/// [`ProxyResponse::next`]. The matcher's captured parameters reach the function.
+pub fn when<F: ProxyFn>(matcher: Matcher, function: F) -> When<F> {
+    When { matcher, function }
+}
+
+/// Proxy functions run in order as one; see the [module docs](self).
+#[derive(Clone, Default)]
+#[must_use]
+pub struct Chain {
+    steps: Vec<Arc<dyn ErasedProxyFn>>,
+}
+
+impl Chain {
+    /// Adds a function at the end of the chain.
+    pub fn then<F: ProxyFn>(mut self, function: F) -> Self {
+        self.steps.push(Arc::new(function));
+        self
+    }
+}
+
+impl ProxyFn for Chain {
+    type Future = BoxFuture<'static, ProxyResponse>;
+    type Output = ProxyResponse;
+
+    fn call(&self, request: ProxyRequest) -> Self::Future {
+        let steps = self.steps.clone();
+        Box::pin(async move {
+            let mut request = request;
+            let mut so_far = ProxyResponse::next();
+            for step in steps {
+                let decision = step.call_erased(request.clone()).await;
+                let goes_on = decision.is_next() && decision.invalid.is_none();
+                if goes_on {
+                    request = request.edited(|parts| {
+                        decision.apply_request_headers(&mut parts.headers);
+                        parts.extensions.extend(decision.extensions.clone());
+                    });
+                }
+                so_far = so_far.followed_by(decision);
+                if !goes_on {
+                    break;
+                }
+            }
+            so_far
+        })
+    }
+}
+
+impl fmt::Debug for Chain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chain")
+            .field("steps", &self.steps.len())
+            .finish()
+    }
+}
+
+/// A function behind its own matcher; built by [`when`].
+#[derive(Clone)]
+pub struct When<F> {
+    matcher: Matcher,
+    function: F,
+}
+
+impl<F: ProxyFn> ProxyFn for When<F> {
+    type Future = BoxFuture<'static, ProxyResponse>;
+    type Output = ProxyResponse;
+
+    fn call(&self, request: ProxyRequest) -> Self::Future {
+        let probe = request.head_only();
+        let params = match self.matcher.decide(&probe) {
+            Decision::Skip => return Box::pin(async { ProxyResponse::next() }),
+            // Fail closed: a path that cannot be decoded cannot be shown not to match.
+            Decision::MalformedPath => {
+                return Box::pin(async {
+                    ProxyResponse::respond(error_response(StatusCode::BAD_REQUEST, "Bad Request"))
+                })
+            }
+            Decision::Run(matched) => matched.into_params(),
+        };
+        let mut merged = request.params().clone();
+        merged.extend(params);
+        let future = self.function.call(request.with_params(merged));
+        Box::pin(async move { future.await.into_proxy_response() })
+    }
+}
+
+impl<F> fmt::Debug for When<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("When")
+            .field("matcher", &self.matcher)
+            .field("function", &std::any::type_name::<F>())
+            .finish()
+    }
+}
+
+/// A proxy function behind a pointer, so that functions of different types share a chain.
+trait ErasedProxyFn: Send + Sync {
+    fn call_erased(&self, request: ProxyRequest) -> BoxFuture<'static, ProxyResponse>;
+}
+
+impl<F: ProxyFn> ErasedProxyFn for F {
+    fn call_erased(&self, request: ProxyRequest) -> BoxFuture<'static, ProxyResponse> {
+        let future = self.call(request);
+        Box::pin(async move { future.await.into_proxy_response() })
+    }
+}
+
+impl ProxyResponse {
+    /// This decision's extras followed by `later`'s, with `later`'s outcome.
+    fn followed_by(mut self, mut later: ProxyResponse) -> ProxyResponse {
+        self.request_headers.append(&mut later.request_headers);
+        self.response_headers.append(&mut later.response_headers);
+        self.cookies.append(&mut later.cookies);
+        self.extensions
+            .extend(std::mem::take(&mut later.extensions));
+        self.invalid = self.invalid.take().or(later.invalid.take());
+        self.action = std::mem::replace(&mut later.action, Action::Next);
+        self
+    }
+}

@@ -47,7 +47,9 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
             return ProxyResponse::redirect(login);
         };
         return ProxyResponse::next()
-            .extension(User { name: name.to_owned() })
+            .extension(User {
+                name: name.to_owned(),
+            })
             // Personalised pages must not be cached by the browser or a shared cache.
             .header(header::CACHE_CONTROL, "no-store");
     }
@@ -111,16 +113,25 @@ async fn login(Form(form): Form<LoginForm>) -> impl IntoResponse {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new()
-        .route("/", get(|| async { Html("<a href=\"/dashboard\">Dashboard</a>\n") }))
+        .route(
+            "/",
+            get(|| async { Html("<a href=\"/dashboard\">Dashboard</a>\n") }),
+        )
         .route("/login", get(login_page).post(login))
         .route("/dashboard", get(dashboard))
-        .route("/api/hello", get(|| async { axum::Json(serde_json::json!({ "hello": "api" })) }));
+        .route(
+            "/api/hello",
+            get(|| async { axum::Json(serde_json::json!({ "hello": "api" })) }),
+        );
     let matcher = Matcher::new(["/dashboard/:path*", "/api/:path*", "/logout"])?;
     let app = ProxyLayer::new(proxy).with_matcher(matcher).layer(router);
 

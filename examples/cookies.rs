@@ -45,7 +45,12 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
 }
 
 async fn index(headers: HeaderMap) -> String {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+    };
     format!(
         "visit #{} with theme {}\nCookie header the handler got: {}\n",
         get("x-visits"),

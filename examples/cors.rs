@@ -21,8 +21,14 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
         // A preflight: the browser asks before the real request. Answer it here; an origin
         // off the list gets no Allow-Origin, so the browser refuses the real request.
         ProxyResponse::respond(StatusCode::NO_CONTENT)
-            .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, DELETE, OPTIONS")
-            .header(header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, Authorization")
+            .header(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, POST, PUT, DELETE, OPTIONS",
+            )
+            .header(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Content-Type, Authorization",
+            )
             .header(header::ACCESS_CONTROL_MAX_AGE, "600")
     } else {
         ProxyResponse::next()

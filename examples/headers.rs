@@ -34,11 +34,22 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
 async fn echo(headers: HeaderMap) -> (HeaderMap, Json<BTreeMap<String, String>>) {
     let seen = headers
         .iter()
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut out = HeaderMap::new();
-    out.insert(header::CACHE_CONTROL, "public, max-age=60".parse().expect("valid literal"));
-    out.insert(header::VARY, "accept-encoding".parse().expect("valid literal"));
+    out.insert(
+        header::CACHE_CONTROL,
+        "public, max-age=60".parse().expect("valid literal"),
+    );
+    out.insert(
+        header::VARY,
+        "accept-encoding".parse().expect("valid literal"),
+    );
     (out, Json(seen))
 }
 

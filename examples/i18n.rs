@@ -35,7 +35,10 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
 /// The supported locale for a tag: `ja`, `JA` and `ja-JP` all give `ja`.
 fn supported(tag: &str) -> Option<&'static str> {
     let primary = tag.trim().split('-').next().unwrap_or("");
-    LOCALES.iter().copied().find(|l| l.eq_ignore_ascii_case(primary))
+    LOCALES
+        .iter()
+        .copied()
+        .find(|l| l.eq_ignore_ascii_case(primary))
 }
 
 /// The supported locale with the highest q-value in an `Accept-Language` header
@@ -44,7 +47,9 @@ fn preferred(header: &str) -> Option<&'static str> {
     let mut best: Option<(&'static str, f32)> = None;
     for item in header.split(',') {
         let mut parts = item.split(';');
-        let Some(locale) = parts.next().and_then(supported) else { continue };
+        let Some(locale) = parts.next().and_then(supported) else {
+            continue;
+        };
         let q = match parts.find_map(|p| p.trim().strip_prefix("q=")) {
             Some(q) => q.trim().parse::<f32>().unwrap_or(0.0),
             None => 1.0,
@@ -69,8 +74,14 @@ fn page(lang: &str, rest: &str) -> Result<String, StatusCode> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new()
-        .route("/{lang}", get(|Path(lang): Path<String>| async move { page(&lang, "") }))
-        .route("/{lang}/", get(|Path(lang): Path<String>| async move { page(&lang, "") }))
+        .route(
+            "/{lang}",
+            get(|Path(lang): Path<String>| async move { page(&lang, "") }),
+        )
+        .route(
+            "/{lang}/",
+            get(|Path(lang): Path<String>| async move { page(&lang, "") }),
+        )
         .route(
             "/{lang}/{*rest}",
             get(|Path((lang, rest)): Path<(String, String)>| async move { page(&lang, &rest) }),
@@ -82,7 +93,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("i18n listening on http://{addr}; locales {LOCALES:?}, default {DEFAULT_LOCALE}");
-    println!("  curl -i http://{addr}/products                                       # 307 /en/products");
+    println!(
+        "  curl -i http://{addr}/products                                       # 307 /en/products"
+    );
     println!("  curl -i -H 'Accept-Language: fr;q=0.5, ja-JP' http://{addr}/products  # 307 /ja/products");
     println!("  curl -i -b NEXT_LOCALE=fr -H 'Accept-Language: ja' http://{addr}/      # 307 /fr/");
     println!("  curl -i http://{addr}/ja/products                                    # 200");

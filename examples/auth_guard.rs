@@ -8,8 +8,9 @@
 use axum::extract::{Extension, Form, Query};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect};
-use axum::{routing::get, Router};
+use axum::{routing::get, Json, Router};
 use serde::Deserialize;
+use serde_json::json;
 use tower::Layer;
 use tower_proxy_fn::cookie::{Cookie, SameSite};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
@@ -34,7 +35,7 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
             }
             _ => ProxyResponse::json(
                 StatusCode::UNAUTHORIZED,
-                &serde_json::json!({ "error": "unauthorized" }),
+                &json!({ "error": "unauthorized" }),
             ),
         };
     }
@@ -122,15 +123,11 @@ fn escape(s: &str) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new()
-        .route(
-            "/",
-            get(|| async { Html("<a href=\"/dashboard\">Dashboard</a>\n") }),
-        )
         .route("/login", get(login_page).post(login))
         .route("/dashboard", get(dashboard))
         .route(
             "/api/hello",
-            get(|| async { axum::Json(serde_json::json!({ "hello": "api" })) }),
+            get(|| async { Json(json!({ "hello": "api" })) }),
         );
     let matcher = Matcher::new(["/dashboard/:path*", "/api/:path*", "/logout"])?;
     let app = ProxyLayer::new(proxy).with_matcher(matcher).layer(router);

@@ -61,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = Arc::clone(&allowed);
     let proxy = move |req| proxy(Arc::clone(&state), req);
     let app = ProxyLayer::new(proxy)
-        .with_matcher(Matcher::new(["/((?!health$).*)"])?)
+        .with_matcher(Matcher::new(["/((?!health).*)"])?)
         .layer(router);
 
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());

@@ -1,0 +1,83 @@
+//! An A/B test: `/` is rewritten to `/variants/a` or `/variants/b` (the address bar keeps `/`),
+//! and a `bucket` cookie keeps each visitor in the same variant.
+//!
+//! Run: `cargo run --example ab_test`, then `curl -i http://127.0.0.1:3000/` (a few times:
+//! the variant changes) and `curl -i -b bucket=b http://127.0.0.1:3000/` (always B).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::Html;
+use axum::{routing::get, Router};
+use tower::Layer;
+use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
+use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+
+async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    if req.path() != "/" {
+        return ProxyResponse::next();
+    }
+    // A known bucket stays; anything else (none, or a tampered value) gets a new one.
+    let (bucket, is_new) = match req.cookies().get("bucket") {
+        Some("a") => ("a", false),
+        Some("b") => ("b", false),
+        _ => (random_bucket(), true),
+    };
+    let decision = ProxyResponse::rewrite(format!("/variants/{bucket}"))
+        // The same URL shows different pages to different visitors: no shared caching.
+        .header(header::CACHE_CONTROL, "private, no-store");
+    if !is_new {
+        return decision;
+    }
+    decision.cookie(
+        Cookie::build(("bucket", bucket))
+            .max_age(Duration::days(30))
+            .same_site(SameSite::Lax),
+    )
+}
+
+/// Random enough for a demo, without a dependency: the clock's nanoseconds. Use `rand` (or a
+/// hash of a user id, for a stable split) in a real test.
+fn random_bucket() -> &'static str {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    if nanos % 2 == 0 {
+        "a"
+    } else {
+        "b"
+    }
+}
+
+async fn variant(Path(name): Path<String>) -> Result<Html<String>, StatusCode> {
+    let label = match name.as_str() {
+        "a" => "A",
+        "b" => "B",
+        _ => return Err(StatusCode::NOT_FOUND),
+    };
+    Ok(Html(format!(
+        "<!doctype html>\n<title>Home</title>\n<h1 id=\"variant\">Variant {label}</h1>\n"
+    )))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let router = Router::new().route("/variants/{name}", get(variant));
+    let app = ProxyLayer::new(proxy)
+        .with_matcher(Matcher::new(["/"])?)
+        .layer(router);
+
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("ab_test listening on http://{addr}");
+    println!("  curl -i http://{addr}/              # Variant A or B, and set-cookie: bucket=...");
+    println!("  curl -i -b bucket=b http://{addr}/  # always Variant B, no new cookie");
+    println!("  curl -i -c jar -b jar http://{addr}/   # run twice: the same variant");
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .await?;
+    Ok(())
+}

@@ -94,13 +94,12 @@ impl ProxyRequest {
         self.parts.uri.query()
     }
 
-    /// The last value of a query parameter, decoded (`searchParams.get` returns the first;
-    /// use [`url`](Self::url)`().query_pairs()` for all of them).
+    /// The first value of a query parameter, decoded (`searchParams.get`); use
+    /// [`url`](Self::url)`().query_pairs()` for all of them.
     pub fn query(&self, name: &str) -> Option<String> {
         self.url()
             .query_pairs()
-            .filter(|(k, _)| k == name)
-            .last()
+            .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     }
 

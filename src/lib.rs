@@ -66,7 +66,7 @@ pub mod testing;
 
 pub use background::{BackgroundTasks, TaskOutcome};
 pub use function::{IntoProxyResponse, ProxyFn};
-pub use layer::{ProxyLayer, ProxyService, ResponseFuture};
+pub use layer::{Buffered, ProxyLayer, ProxyService, ResponseFuture, Streamed};
 pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;

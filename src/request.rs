@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::ConnectInfo;
+use bytes::Bytes;
 use http::header::{COOKIE, HOST};
 use http::request::Parts;
 use http::{Extensions, HeaderMap, Method, Uri};
@@ -38,6 +39,7 @@ pub struct ProxyRequest {
     url: OnceLock<Url>,
     cookies: OnceLock<RequestCookies>,
     tasks: BackgroundTasks,
+    body: Option<Bytes>,
 }
 
 impl ProxyRequest {
@@ -48,7 +50,21 @@ impl ProxyRequest {
             url: OnceLock::new(),
             cookies: OnceLock::new(),
             tasks,
+            body: None,
         }
+    }
+
+    pub(crate) fn with_body(mut self, body: Bytes) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// The request body, when the layer reads it ([`ProxyLayer::read_body`]); `None` when
+    /// the body streams past the function (the default).
+    ///
+    /// [`ProxyLayer::read_body`]: crate::ProxyLayer::read_body
+    pub fn body(&self) -> Option<&Bytes> {
+        self.body.as_ref()
     }
 
     /// Builds a request for testing a proxy function without a server.
@@ -186,7 +202,9 @@ impl ProxyRequest {
     pub(crate) fn edited(&self, edit: impl FnOnce(&mut Parts)) -> Self {
         let mut parts = (*self.parts).clone();
         edit(&mut parts);
-        Self::new(Arc::new(parts), self.params.clone(), self.tasks.clone())
+        let mut request = Self::new(Arc::new(parts), self.params.clone(), self.tasks.clone());
+        request.body = self.body.clone();
+        request
     }
 
     /// Method, URI and headers as a bodiless `http::Request`, for a matcher to look at.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::future::CatchUnwind;
+use futures_util::future::{BoxFuture, CatchUnwind};
 use futures_util::FutureExt;
 use http::request::Parts;
 use http::{Request, StatusCode};
@@ -21,7 +21,9 @@ use tower_service::Service;
 use tracing::Span;
 
 use super::outcome::{self, Step};
+use crate::background::BackgroundTasks;
 use crate::function::{IntoProxyResponse, ProxyFn};
+use crate::matcher::Params;
 use crate::request::ProxyRequest;
 use crate::response::{error_response, ProxyResponse, ResponseExtras};
 
@@ -44,6 +46,11 @@ pin_project! {
         S: Service<Request<B>>,
         F: ProxyFn,
     {
+        // The body of a matched request is being read (`ProxyLayer::read_body`).
+        Reading {
+            reading: BoxFuture<'static, Result<(Bytes, B), Response>>,
+            next: Option<AfterReading<S, F>>,
+        },
         // Not matched: the inner service's own future.
         Passthrough { #[pin] future: S::Future },
         // The proxy function is running.
@@ -58,6 +65,17 @@ pin_project! {
         // A response of the layer's own.
         Ready { response: Option<Response> },
     }
+}
+
+/// What the layer needs once the body is read.
+pub(crate) struct AfterReading<S, F> {
+    pub(crate) function: F,
+    pub(crate) source: String,
+    pub(crate) params: Params,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) tasks: BackgroundTasks,
+    pub(crate) inner: S,
+    pub(crate) parts: Parts,
 }
 
 /// What waits while the proxy function runs.
@@ -83,6 +101,18 @@ where
         Self {
             state: State::Ready {
                 response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn reading(
+        reading: BoxFuture<'static, Result<(Bytes, B), Response>>,
+        next: AfterReading<S, F>,
+    ) -> Self {
+        Self {
+            state: State::Reading {
+                reading,
+                next: Some(next),
             },
         }
     }
@@ -145,6 +175,29 @@ where
         loop {
             let mut this = self.as_mut().project();
             let next = match this.state.as_mut().project() {
+                StateProj::Reading { reading, next } => {
+                    let read = ready!(reading.as_mut().poll(cx));
+                    let Some(after) = next.take() else {
+                        return Poll::Ready(Ok(internal_error()));
+                    };
+                    let (bytes, body) = match read {
+                        Ok(read) => read,
+                        Err(response) => return Poll::Ready(Ok(response)),
+                    };
+                    let parts = Arc::new(after.parts);
+                    let request = ProxyRequest::new(Arc::clone(&parts), after.params, after.tasks)
+                        .with_body(bytes);
+                    let ResponseFuture { state } = Self::deciding(
+                        &after.function,
+                        request,
+                        after.source,
+                        after.timeout,
+                        after.inner,
+                        parts,
+                        body,
+                    );
+                    state
+                }
                 StateProj::Passthrough { future } => {
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(response.map(Body::new)));

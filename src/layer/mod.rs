@@ -5,6 +5,7 @@ mod outcome;
 mod service;
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,12 +53,32 @@ pub use service::ProxyService;
 /// answers 500 and logs how to mount it.
 ///
 /// [`ProxyResponse`]: crate::ProxyResponse
-#[derive(Clone)]
 #[must_use]
-pub struct ProxyLayer<F> {
+pub struct ProxyLayer<F, M = Streamed> {
     function: F,
     settings: Settings,
+    mode: PhantomData<fn() -> M>,
 }
+
+impl<F: Clone, M> Clone for ProxyLayer<F, M> {
+    fn clone(&self) -> Self {
+        Self {
+            function: self.function.clone(),
+            settings: self.settings.clone(),
+            mode: PhantomData,
+        }
+    }
+}
+
+/// The default body mode: the request body streams to the inner service untouched, and the
+/// proxy function does not see it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Streamed;
+
+/// The body mode set by [`ProxyLayer::read_body`]: for a matched request the body is read
+/// (up to a limit) before the function runs, and the same bytes go on to the inner service.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Buffered;
 
 /// Configuration shared by every service a layer builds.
 #[derive(Clone, Debug, Default)]
@@ -65,6 +86,7 @@ pub(crate) struct Settings {
     pub(crate) matcher: Option<Matcher>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) tasks: BackgroundTasks,
+    pub(crate) body_limit: usize,
 }
 
 impl<F: ProxyFn> ProxyLayer<F> {
@@ -73,9 +95,29 @@ impl<F: ProxyFn> ProxyLayer<F> {
         Self {
             function,
             settings: Settings::default(),
+            mode: PhantomData,
         }
     }
 
+    /// Lets the function read the request body, up to `limit` bytes, with
+    /// [`ProxyRequest::body`](crate::ProxyRequest::body). Off by default.
+    ///
+    /// Only matched requests are read; after next or rewrite the same bytes go on to the
+    /// inner service. A body over the limit is answered with `413 Payload Too Large`
+    /// without reading past the limit (at once when `Content-Length` says so). The inner
+    /// service's request body type must be buildable from bytes (`From<Bytes>`, as axum's
+    /// `Body` is).
+    pub fn read_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
+        self.settings.body_limit = limit;
+        ProxyLayer {
+            function: self.function,
+            settings: self.settings,
+            mode: PhantomData,
+        }
+    }
+}
+
+impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// Runs the function only for requests that `matcher` selects (Next.js's
     /// `config.matcher`).
     pub fn with_matcher(mut self, matcher: Matcher) -> Self {
@@ -98,8 +140,8 @@ impl<F: ProxyFn> ProxyLayer<F> {
     }
 }
 
-impl<S, F: Clone> Layer<S> for ProxyLayer<F> {
-    type Service = ProxyService<S, F>;
+impl<S, F: Clone, M> Layer<S> for ProxyLayer<F, M> {
+    type Service = ProxyService<S, F, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
         ProxyService::new(
@@ -110,11 +152,12 @@ impl<S, F: Clone> Layer<S> for ProxyLayer<F> {
     }
 }
 
-impl<F> fmt::Debug for ProxyLayer<F> {
+impl<F, M> fmt::Debug for ProxyLayer<F, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyLayer")
             .field("function", &std::any::type_name::<F>())
             .field("settings", &self.settings)
+            .field("body", &std::any::type_name::<M>())
             .finish()
     }
 }

@@ -1,35 +1,50 @@
 //! [`ProxyService`]: the middleware built by [`ProxyLayer`](super::ProxyLayer).
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::response::Response;
 use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
 use http::{Request, StatusCode};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
-use super::future::ResponseFuture;
-use super::Settings;
+use super::future::{AfterReading, ResponseFuture};
+use super::{Buffered, Settings, Streamed};
 use crate::function::ProxyFn;
 use crate::matcher::{Decision, Params};
 use crate::request::ProxyRequest;
 use crate::response::error_response;
 
 /// The middleware that runs the proxy function; built by [`ProxyLayer`](super::ProxyLayer).
-#[derive(Clone)]
-pub struct ProxyService<S, F> {
+pub struct ProxyService<S, F, M = Streamed> {
     inner: S,
     function: F,
     settings: Arc<Settings>,
+    mode: PhantomData<fn() -> M>,
 }
 
-impl<S, F> ProxyService<S, F> {
+impl<S: Clone, F: Clone, M> Clone for ProxyService<S, F, M> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            function: self.function.clone(),
+            settings: Arc::clone(&self.settings),
+            mode: PhantomData,
+        }
+    }
+}
+
+impl<S, F, M> ProxyService<S, F, M> {
     pub(crate) fn new(inner: S, function: F, settings: Arc<Settings>) -> Self {
         Self {
             inner,
             function,
             settings,
+            mode: PhantomData,
         }
     }
 
@@ -39,7 +54,53 @@ impl<S, F> ProxyService<S, F> {
     }
 }
 
-impl<S, F, B, ResBody> Service<Request<B>> for ProxyService<S, F>
+/// A request the proxy function is to see.
+struct Selected<S, B> {
+    source: String,
+    params: Params,
+    inner: S,
+    request: Request<B>,
+}
+
+impl<S, F, M> ProxyService<S, F, M>
+where
+    F: ProxyFn,
+{
+    /// Runs the matcher once. A request it skips goes to the inner service that was polled
+    /// ready, as it is: that is the hot path, and it allocates nothing.
+    fn select<B>(&mut self, request: Request<B>) -> Result<Selected<S, B>, ResponseFuture<S, F, B>>
+    where
+        S: Service<Request<B>> + Clone,
+    {
+        let (source, params) = match &self.settings.matcher {
+            None => (String::new(), Params::default()),
+            Some(matcher) => match matcher.decide(&request) {
+                Decision::Skip => {
+                    return Err(ResponseFuture::passthrough(self.inner.call(request)))
+                }
+                Decision::MalformedPath => {
+                    tracing::debug!(path = %request.uri().path(), "path does not percent-decode: 400");
+                    return Err(ResponseFuture::respond(error_response(
+                        StatusCode::BAD_REQUEST,
+                        "Bad Request",
+                    )));
+                }
+                Decision::Run(matched) => (matched.source().to_owned(), matched.into_params()),
+            },
+        };
+        // Take the service that was polled ready; leave a clone for the next call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        Ok(Selected {
+            source,
+            params,
+            inner,
+            request,
+        })
+    }
+}
+
+impl<S, F, B, ResBody> Service<Request<B>> for ProxyService<S, F, Streamed>
 where
     S: Service<Request<B>, Response = http::Response<ResBody>> + Clone,
     F: ProxyFn,
@@ -55,47 +116,99 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (source, params) = match &self.settings.matcher {
-            None => (String::new(), Params::default()),
-            Some(matcher) => match matcher.decide(&request) {
-                // The hot path: the service that was polled ready takes the request as it is.
-                Decision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
-                Decision::MalformedPath => {
-                    tracing::debug!(path = %request.uri().path(), "path does not percent-decode: 400");
-                    return ResponseFuture::respond(error_response(
-                        StatusCode::BAD_REQUEST,
-                        "Bad Request",
-                    ));
-                }
-                Decision::Run(matched) => (matched.source().to_owned(), matched.into_params()),
-            },
+        let selected = match self.select(request) {
+            Ok(selected) => selected,
+            Err(done) => return done,
         };
-
-        // Take the service that was polled ready; leave a clone for the next call.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let (parts, body) = request.into_parts();
+        let (parts, body) = selected.request.into_parts();
         let parts = Arc::new(parts);
-        let proxy_request =
-            ProxyRequest::new(Arc::clone(&parts), params, self.settings.tasks.clone());
+        let proxy_request = ProxyRequest::new(
+            Arc::clone(&parts),
+            selected.params,
+            self.settings.tasks.clone(),
+        );
         ResponseFuture::deciding(
             &self.function,
             proxy_request,
-            source,
+            selected.source,
             self.settings.timeout,
-            inner,
+            selected.inner,
             parts,
             body,
         )
     }
 }
 
-impl<S: fmt::Debug, F> fmt::Debug for ProxyService<S, F> {
+impl<S, F, B, ResBody> Service<Request<B>> for ProxyService<S, F, Buffered>
+where
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone,
+    F: ProxyFn,
+    B: http_body::Body<Data = Bytes> + From<Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, F, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let selected = match self.select(request) {
+            Ok(selected) => selected,
+            Err(done) => return done,
+        };
+        let limit = self.settings.body_limit;
+        let (parts, body) = selected.request.into_parts();
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return ResponseFuture::respond(too_large());
+        }
+        let reading = Box::pin(async move {
+            match Limited::new(body, limit).collect().await {
+                Ok(collected) => {
+                    let bytes = collected.to_bytes();
+                    Ok((bytes.clone(), B::from(bytes)))
+                }
+                Err(err) if err.is::<LengthLimitError>() => Err(too_large()),
+                Err(err) => {
+                    tracing::debug!(error = %err, "request body could not be read: 400");
+                    Err(error_response(StatusCode::BAD_REQUEST, "Bad Request"))
+                }
+            }
+        });
+        ResponseFuture::reading(
+            reading,
+            AfterReading {
+                function: self.function.clone(),
+                source: selected.source,
+                params: selected.params,
+                timeout: self.settings.timeout,
+                tasks: self.settings.tasks.clone(),
+                inner: selected.inner,
+                parts,
+            },
+        )
+    }
+}
+
+fn too_large() -> Response {
+    error_response(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")
+}
+
+impl<S: fmt::Debug, F, M> fmt::Debug for ProxyService<S, F, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyService")
             .field("inner", &self.inner)
             .field("function", &std::any::type_name::<F>())
             .field("settings", &self.settings)
+            .field("body", &std::any::type_name::<M>())
             .finish()
     }
 }

@@ -68,6 +68,9 @@ where
 {
     /// Runs the matcher once. A request it skips goes to the inner service that was polled
     /// ready, as it is: that is the hot path, and it allocates nothing.
+    // The `Err` is the finished response future, returned as is: boxing it would put an
+    // allocation on the hot path.
+    #[allow(clippy::result_large_err)]
     fn select<B>(&mut self, request: Request<B>) -> Result<Selected<S, B>, ResponseFuture<S, F, B>>
     where
         S: Service<Request<B>> + Clone,

@@ -25,7 +25,11 @@ fn counting_router(calls: &Arc<AtomicUsize>) -> Router {
 /// Sends `request` through `service` itself (no clone): `ready().await`, then `call`.
 async fn call_same<S>(service: &mut S, request: Request<Body>) -> axum::response::Response
 where
-    S: Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>,
+    S: Service<
+        Request<Body>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+    >,
 {
     service
         .ready()
@@ -77,9 +81,7 @@ async fn err_of_a_custom_error_type_becomes_its_response() {
             (StatusCode::UNAUTHORIZED, "custom auth error").into_response()
         }
     }
-    let app = common::wrap(|_req: ProxyRequest| async {
-        Err::<ProxyResponse, _>(AuthError)
-    });
+    let app = common::wrap(|_req: ProxyRequest| async { Err::<ProxyResponse, _>(AuthError) });
     let response = send(&app, get_req("/")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(body_string(response).await, "custom auth error");
@@ -131,9 +133,7 @@ async fn panic_before_the_first_await_is_500_and_the_same_service_goes_on() {
 }
 
 /// A plain closure that panics while building its future (before any future exists).
-fn sync_panicking_proxy(
-    req: ProxyRequest,
-) -> impl Future<Output = ProxyResponse> + Send + 'static {
+fn sync_panicking_proxy(req: ProxyRequest) -> impl Future<Output = ProxyResponse> + Send + 'static {
     if req.path() == "/panic" {
         panic!("proxy panicked in the sync part");
     }

@@ -32,7 +32,10 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
         ),
         "/another" => ProxyResponse::rewrite("/api/echo/rewritten?via=proxy"),
         "/cookies" => ProxyResponse::rewrite("/api/echo/cookies")
-            .header("x-seen-cookie", req.cookies().get("nextjs").unwrap_or("none"))
+            .header(
+                "x-seen-cookie",
+                req.cookies().get("nextjs").unwrap_or("none"),
+            )
             .set_cookie("vercel", "fast")
             .cookie(
                 tower_proxy_fn::cookie::Cookie::build(("prefs", "dark"))
@@ -70,10 +73,7 @@ async fn sink(request: Request) -> Json<Value> {
 fn app_router() -> Router {
     Router::new()
         .route("/redirected", get(|| async { "redirected" }))
-        .route(
-            "/api/echo/{*rest}",
-            get(echo).post(echo),
-        )
+        .route("/api/echo/{*rest}", get(echo).post(echo))
         .route("/sink", post(sink))
         .route("/upload", post(|| async { "upload handler must not run" }))
         .route(
@@ -213,7 +213,9 @@ async fn server_ten_megabyte_streamed_post_through_a_rewrite_arrives_intact() {
             chunk.truncate(CHUNK.min(TOTAL - sent));
             hash.update(&chunk);
             sent += chunk.len();
-            tx.send(Bytes::from(chunk)).await.expect("server reads the body");
+            tx.send(Bytes::from(chunk))
+                .await
+                .expect("server reads the body");
         }
         (sent as u64, hash.0)
     });
@@ -233,8 +235,15 @@ async fn server_ten_megabyte_streamed_post_through_a_rewrite_arrives_intact() {
 
     assert_eq!(sent_len, TOTAL as u64);
     assert_eq!(seen["len"], sent_len, "length seen by the handler");
-    assert_eq!(seen["fnv"], sent_hash.to_string(), "FNV-1a seen by the handler");
-    assert_eq!(seen["query"], "rewritten=1", "served by the rewrite destination");
+    assert_eq!(
+        seen["fnv"],
+        sent_hash.to_string(),
+        "FNV-1a seen by the handler"
+    );
+    assert_eq!(
+        seen["query"], "rewritten=1",
+        "served by the rewrite destination"
+    );
     assert!(
         seen["frames"].as_u64().unwrap() > 1,
         "the body streamed in more than one frame: {seen}"

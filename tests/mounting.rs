@@ -66,7 +66,10 @@ fn with_fallback(router: Router, counters: &Counters) -> Router {
 fn assert_mount_hint(logs: &LogCapture) {
     let text = logs.contents();
     assert!(text.contains("ERROR"), "an error is logged: {text}");
-    assert!(text.contains("Router::layer"), "log mentions Router::layer: {text}");
+    assert!(
+        text.contains("Router::layer"),
+        "log mentions Router::layer: {text}"
+    );
     assert!(
         text.contains("ProxyLayer::new(proxy).layer(router)"),
         "log shows the right mount: {text}"
@@ -113,7 +116,11 @@ async fn router_layer_rewrite_is_500_runs_no_handler_and_logs_the_mount() {
     let response = send(&app, get_req("/old")).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_ne!(body_string(response).await, "old handler");
-    assert_eq!(Counters::get(&counters.old), 0, "the old handler must not run");
+    assert_eq!(
+        Counters::get(&counters.old),
+        0,
+        "the old handler must not run"
+    );
     assert_eq!(Counters::get(&counters.new), 0);
     assert_mount_hint(&logs);
 }
@@ -177,10 +184,17 @@ async fn route_layer_rewrite_is_500_runs_no_handler_and_logs_the_mount() {
     let app = routes(&counters).route_layer(ProxyLayer::new(proxy));
     let response = send(&app, get_req("/old")).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(Counters::get(&counters.old), 0, "the old handler must not run");
+    assert_eq!(
+        Counters::get(&counters.old),
+        0,
+        "the old handler must not run"
+    );
     assert_eq!(Counters::get(&counters.new), 0);
     let text = logs.contents();
-    assert!(text.contains("route_layer"), "log mentions route_layer: {text}");
+    assert!(
+        text.contains("route_layer"),
+        "log mentions route_layer: {text}"
+    );
     assert_mount_hint(&logs);
 }
 

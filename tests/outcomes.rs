@@ -212,7 +212,11 @@ async fn redirect_with_a_from_query_value_stays_on_origin() {
     assert_eq!(target.host_str(), Some("localhost"));
     assert_eq!(target.path(), "/login");
 
-    let response = send(&app, request_with_host("//evil.example/x", "localhost:3000")).await;
+    let response = send(
+        &app,
+        request_with_host("//evil.example/x", "localhost:3000"),
+    )
+    .await;
     let loc = location(&response);
     assert_eq!(
         followed("http://localhost:3000/", &loc).host_str(),
@@ -232,10 +236,10 @@ async fn redirect_destination_with_tab_newline_or_space_stays_on_origin() {
     });
     let mut escaped = Vec::new();
     for encoded in [
-        "%2F%09%2Fevil.example",   // "/\t/evil.example"
-        "%2F%0A%2Fevil.example",   // "/\n/evil.example"
-        "%09%2F%2Fevil.example",   // "\t//evil.example"
-        "%20%2F%2Fevil.example",   // " //evil.example"
+        "%2F%09%2Fevil.example",    // "/\t/evil.example"
+        "%2F%0A%2Fevil.example",    // "/\n/evil.example"
+        "%09%2F%2Fevil.example",    // "\t//evil.example"
+        "%20%2F%2Fevil.example",    // " //evil.example"
         "%2F%5C%09%5Cevil.example", // "/\\\t\\evil.example"
     ] {
         let uri = format!("/go?next={encoded}");
@@ -257,7 +261,10 @@ async fn redirect_destination_with_tab_newline_or_space_stays_on_origin() {
             }
         }
     }
-    assert!(escaped.is_empty(), "redirects left the origin: {escaped:#?}");
+    assert!(
+        escaped.is_empty(),
+        "redirects left the origin: {escaped:#?}"
+    );
 }
 
 /// A same-origin URL whose path starts with `//` (e.g. `next_url()` with a path from
@@ -393,9 +400,8 @@ async fn original_uri_in_the_handler_is_the_pre_rewrite_uri() {
 
 #[tokio::test]
 async fn rewrite_keeps_colons_and_percent_encoding_in_the_path() {
-    let app =
-        ProxyLayer::new(|_req: ProxyRequest| async { ProxyResponse::rewrite("/b/a:b%20c") })
-            .layer(a_b_router());
+    let app = ProxyLayer::new(|_req: ProxyRequest| async { ProxyResponse::rewrite("/b/a:b%20c") })
+        .layer(a_b_router());
     let response = send(&app, get_req("/a")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_string(response).await, "b-rest /b/a:b%20c");
@@ -508,7 +514,10 @@ async fn request_header_set_replaces_the_clients_value() {
 #[tokio::test]
 async fn response_header_set_replaces_the_handlers_value() {
     let router = Router::new().fallback(|| async {
-        ([("x-frame-options", "SAMEORIGIN"), ("vary", "origin")], "body")
+        (
+            [("x-frame-options", "SAMEORIGIN"), ("vary", "origin")],
+            "body",
+        )
     });
     let app = ProxyLayer::new(|_req: ProxyRequest| async {
         ProxyResponse::next()
@@ -587,7 +596,8 @@ async fn request_cookies_get_get_all_and_has() {
 
 #[tokio::test]
 async fn set_cookie_has_path_root() {
-    let app = wrap(|_req: ProxyRequest| async { ProxyResponse::next().set_cookie("theme", "dark") });
+    let app =
+        wrap(|_req: ProxyRequest| async { ProxyResponse::next().set_cookie("theme", "dark") });
     let response = send(&app, get_req("/")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(set_cookies(&response), ["theme=dark; Path=/"]);
@@ -606,7 +616,10 @@ fn parse_set_cookie(line: &str) -> (String, Vec<(String, Option<String>)>) {
     (pair, attributes)
 }
 
-fn attribute<'a>(attributes: &'a [(String, Option<String>)], name: &str) -> Option<Option<&'a str>> {
+fn attribute<'a>(
+    attributes: &'a [(String, Option<String>)],
+    name: &str,
+) -> Option<Option<&'a str>> {
     let mut found = attributes.iter().filter(|(k, _)| k == name);
     let first = found.next().map(|(_, v)| v.as_deref());
     assert!(found.next().is_none(), "attribute {name} appears twice");
@@ -810,7 +823,10 @@ async fn json_response_has_status_content_type_and_body() {
     });
     let response = send(&app, get_req("/api/echo/protected")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(header_values(&response, "content-type"), ["application/json"]);
+    assert_eq!(
+        header_values(&response, "content-type"),
+        ["application/json"]
+    );
     assert_eq!(
         body_json(response).await,
         json!({ "success": false, "message": "authentication failed" })

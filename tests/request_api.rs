@@ -143,7 +143,10 @@ fn from_request_works_without_a_server() {
     );
     assert_eq!(req.url().as_str(), "http://example.com:8080/path?x=1&x=2");
     assert_eq!(req.query("x").as_deref(), Some("2"));
-    assert_eq!(req.url_for("/login").as_str(), "http://example.com:8080/login");
+    assert_eq!(
+        req.url_for("/login").as_str(),
+        "http://example.com:8080/login"
+    );
     assert_eq!(req.cookies().get("b"), Some("x y"));
     assert_eq!(req.client_addr(), None);
     assert!(req.params().is_empty());

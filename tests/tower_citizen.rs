@@ -42,7 +42,9 @@ fn service_and_layer_are_clone_send_sync() {
 #[tokio::test]
 async fn response_futures_are_send() {
     let mut service = ProxyLayer::new(next_proxy).layer(echo_router());
-    ServiceExt::<Request<Body>>::ready(&mut service).await.unwrap();
+    ServiceExt::<Request<Body>>::ready(&mut service)
+        .await
+        .unwrap();
     let future = service.call(get_req("/"));
     assert_send(&future);
     // A Send + 'static future can be spawned on the multi-threaded runtime.
@@ -56,7 +58,9 @@ async fn response_futures_are_send() {
         ProxyResponse::next().header("x-path", path)
     })
     .layer(echo_router());
-    ServiceExt::<Request<Body>>::ready(&mut service).await.unwrap();
+    ServiceExt::<Request<Body>>::ready(&mut service)
+        .await
+        .unwrap();
     let future = service.call(get_req("/held"));
     assert_send(&future);
     let response = tokio::spawn(future).await.unwrap().unwrap();
@@ -99,7 +103,10 @@ async fn poll_ready_is_forwarded_to_the_inner_service() {
     let mut service = ProxyLayer::new(next_proxy).layer(inner.clone());
     let mut cx = Context::from_waker(Waker::noop());
 
-    assert!(service.poll_ready(&mut cx).is_pending(), "inner Pending is passed on");
+    assert!(
+        service.poll_ready(&mut cx).is_pending(),
+        "inner Pending is passed on"
+    );
     assert_eq!(inner.polls.load(Ordering::SeqCst), 1);
     assert!(service.poll_ready(&mut cx).is_ready());
     assert_eq!(inner.polls.load(Ordering::SeqCst), 2);
@@ -188,9 +195,8 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Response, Infallible>> + Send>,
-    >;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         if self.held.is_none() {
@@ -231,19 +237,27 @@ async fn concurrency_limit_inside_gives_backpressure_through_the_layer() {
     let mut cx = Context::from_waker(Waker::noop());
 
     // The first clone takes the only permit and starts a request (not yet polled).
-    ServiceExt::<Request<Body>>::ready(&mut first).await.unwrap();
+    ServiceExt::<Request<Body>>::ready(&mut first)
+        .await
+        .unwrap();
     let in_flight = first.call(get_req("/one"));
 
     // While it is in flight, no other clone is ready, not even the first one again.
-    assert!(second.poll_ready(&mut cx).is_pending(), "second clone must wait");
-    assert!(first.poll_ready(&mut cx).is_pending(), "first clone must wait too");
+    assert!(
+        second.poll_ready(&mut cx).is_pending(),
+        "second clone must wait"
+    );
+    assert!(
+        first.poll_ready(&mut cx).is_pending(),
+        "first clone must wait too"
+    );
     assert!(
         tokio::time::timeout(
             Duration::from_millis(50),
             ServiceExt::<Request<Body>>::ready(&mut second),
         )
-            .await
-            .is_err(),
+        .await
+        .is_err(),
         "second clone became ready while the permit was held"
     );
 
@@ -255,9 +269,9 @@ async fn concurrency_limit_inside_gives_backpressure_through_the_layer() {
         Duration::from_secs(5),
         ServiceExt::<Request<Body>>::ready(&mut second),
     )
-        .await
-        .expect("second clone ready after the first request")
-        .unwrap();
+    .await
+    .expect("second clone ready after the first request")
+    .unwrap();
     let response = second.call(get_req("/two")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(handler_calls.load(Ordering::SeqCst), 2);
@@ -323,7 +337,11 @@ fn large_text() -> String {
 /// Checks a gzip member: magic, then the trailer's CRC-32 and size of the original data.
 fn assert_gzip_of(compressed: &[u8], original: &[u8]) {
     assert!(compressed.len() > 18, "too short for gzip");
-    assert_eq!(&compressed[..3], &[0x1f, 0x8b, 0x08], "gzip magic and deflate");
+    assert_eq!(
+        &compressed[..3],
+        &[0x1f, 0x8b, 0x08],
+        "gzip magic and deflate"
+    );
     let n = compressed.len();
     let crc = u32::from_le_bytes(compressed[n - 8..n - 4].try_into().unwrap());
     let size = u32::from_le_bytes(compressed[n - 4..].try_into().unwrap());
@@ -363,7 +381,11 @@ async fn inside_service_builder_with_trace_and_compression() {
     for (path, marker) in [("/big", "seen"), ("/old-big", "rewritten")] {
         let response = app.clone().oneshot(gzip_request(path)).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert_eq!(header_values(&response, "content-encoding"), ["gzip"], "{path}");
+        assert_eq!(
+            header_values(&response, "content-encoding"),
+            ["gzip"],
+            "{path}"
+        );
         assert_eq!(header_values(&response, "x-proxy"), [marker], "{path}");
         let compressed = body_bytes(response.into_body()).await;
         assert_gzip_of(&compressed, original.as_bytes());
@@ -387,7 +409,11 @@ async fn outside_trace_and_compression_in_service_builder() {
     for (path, marker) in [("/big", "seen"), ("/old-big", "rewritten")] {
         let response = app.clone().oneshot(gzip_request(path)).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert_eq!(header_values(&response, "content-encoding"), ["gzip"], "{path}");
+        assert_eq!(
+            header_values(&response, "content-encoding"),
+            ["gzip"],
+            "{path}"
+        );
         assert_eq!(header_values(&response, "x-proxy"), [marker], "{path}");
         let compressed = body_bytes(response.into_body()).await;
         assert_gzip_of(&compressed, original.as_bytes());

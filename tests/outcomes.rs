@@ -551,6 +551,32 @@ async fn invalid_header_value_or_name_gives_500() {
     }
 }
 
+#[tokio::test]
+async fn extension_from_the_proxy_reaches_the_handler_on_next_and_rewrite() {
+    #[derive(Clone)]
+    struct User(&'static str);
+    let router = Router::new()
+        .route(
+            "/me",
+            get(|axum::Extension(User(name)): axum::Extension<User>| async move { name }),
+        )
+        .route("/old-me", get(|| async { "old route" }));
+    let app = ProxyLayer::new(|req: ProxyRequest| async move {
+        let decision = if req.path() == "/old-me" {
+            ProxyResponse::rewrite("/me")
+        } else {
+            ProxyResponse::next()
+        };
+        decision.extension(User("ann"))
+    })
+    .layer(router);
+    for path in ["/me", "/old-me"] {
+        let response = send(&app, get_req(path)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(body_string(response).await, "ann", "{path}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. Cookies
 // ---------------------------------------------------------------------------------------

@@ -232,6 +232,13 @@ impl ProxyResponse {
         if cookie.path().is_none() {
             cookie.set_path("/");
         }
+        if HeaderValue::try_from(cookie.encoded().to_string()).is_err() {
+            self.note_invalid(format!(
+                "cookie {:?} is not a valid Set-Cookie line",
+                cookie.name()
+            ));
+            return self;
+        }
         self.cookies.push(cookie);
         self
     }

@@ -75,17 +75,16 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                     target.as_str(),
                 );
             }
-            if let Some(matched) = parts.extensions.get::<MatchedPath>() {
+            if already_routed(&parts) {
                 // The router already chose a handler for this request: calling on would serve
-                // the old route under the new path, so fail loudly instead.
+                // the old route (or the fallback) under the new path, so fail loudly instead.
                 tracing::error!(
                     path = %parts.uri.path(),
-                    matched_route = matched.as_str(),
                     destination = %target,
-                    "ProxyLayer cannot rewrite after routing: it was added with Router::layer or \
-                     Router::route_layer. Wrap the whole Router instead: \
-                     `ProxyLayer::new(proxy).layer(router)` and serve it with \
-                     `axum::ServiceExt::into_make_service`"
+                    "ProxyLayer cannot rewrite after routing: it runs inside a Router (added \
+                     with Router::layer, Router::route_layer or as a route's service). Wrap \
+                     the whole Router instead: `ProxyLayer::new(proxy).layer(router)` and \
+                     serve it with `axum::ServiceExt::into_make_service`"
                 );
                 return Step::Respond(error_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +108,18 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
     }
 }
 
+/// Whether an axum `Router` has routed this request already. The router sets `MatchedPath`
+/// for a matched route; for its fallback it only leaves `OriginalUri`, with the path
+/// unchanged. (A router nested with `nest` strips its prefix, so there the paths differ and a
+/// rewrite still reaches the nested router.)
+fn already_routed(parts: &Parts) -> bool {
+    parts.extensions.get::<MatchedPath>().is_some()
+        || parts
+            .extensions
+            .get::<OriginalUri>()
+            .is_some_and(|original| original.0.path() == parts.uri.path())
+}
+
 fn edit_request(decision: &ProxyResponse, parts: &mut Parts) {
     decision.apply_request_headers(&mut parts.headers);
     parts.extensions.extend(decision.extensions.clone());
@@ -125,18 +136,27 @@ fn refuse<B>(parts: &Parts, reason: &str, destination: &str) -> Step<B> {
 /// Resolves a destination against the request's URL.
 ///
 /// An absolute URL (`scheme://...`) is taken as written. Anything else is a reference on the
-/// request's origin: a leading run of `/` and `\` is folded to one `/` first, so that
-/// `//evil.example` or `/\evil.example` built from request data stays a path.
+/// request's origin and must stay there: the URL parser drops tabs and line breaks anywhere
+/// and leading spaces and control characters, so those go first; then a leading run of `/`
+/// and `\` is folded to one `/`, so that `//evil.example`, `/\evil.example` or
+/// `/\t/evil.example` built from request data stays a path. A reference that still resolves
+/// to another origin is refused.
 pub(crate) fn resolve(base: &Url, destination: &str) -> Option<Url> {
     if has_scheme(destination) {
         return Url::parse(destination).ok();
     }
-    let trimmed = destination.trim_start_matches(['/', '\\']);
-    if trimmed.len() != destination.len() {
-        base.join(&format!("/{trimmed}")).ok()
+    let cleaned: String = destination
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let trimmed = cleaned.trim_start_matches(['/', '\\']);
+    let target = if trimmed.len() != cleaned.len() {
+        base.join(&format!("/{trimmed}")).ok()?
     } else {
-        base.join(destination).ok()
-    }
+        base.join(&cleaned).ok()?
+    };
+    (target.origin() == base.origin()).then_some(target)
 }
 
 fn has_scheme(s: &str) -> bool {
@@ -148,8 +168,12 @@ fn has_scheme(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-/// Path, query and fragment: the `Location` for a same-origin redirect.
+/// Path, query and fragment: the `Location` for a same-origin redirect. A path that starts
+/// with `//` would read as another host, so that one is written absolute.
 fn relative(url: &Url) -> String {
+    if url.path().starts_with("//") {
+        return url.to_string();
+    }
     let mut out = url.path().to_owned();
     if let Some(query) = url.query() {
         out.push('?');

@@ -1,0 +1,101 @@
+//! The app that `scripts/loadtest.sh` measures, in one of several variants chosen by the
+//! environment variable `VARIANT`:
+//!
+//! - `bare`: the axum app alone;
+//! - `proxy`: behind a `ProxyLayer` that adds one response header to every request except
+//!   static paths (matcher `/((?!_next/static|_next/image|favicon.ico).*)`);
+//! - `from_fn`: the same job written by hand with `axum::middleware::from_fn`;
+//! - `redirect`, `rewrite`: the layer answering every request with a redirect, or rewriting
+//!   it to another route.
+//!
+//! Run: `VARIANT=proxy cargo run --release --example bench_server` (on `$ADDR`, default
+//! 127.0.0.1:3000), then `curl -i http://127.0.0.1:3000/page`.
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use http::HeaderValue;
+use tower::Layer;
+use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+
+const STATIC: &str = "/((?!_next/static|_next/image|favicon.ico).*)";
+
+fn router() -> Router {
+    Router::new()
+        .route("/page", get(|| async { "page" }))
+        .route("/target", get(|| async { "target" }))
+        .route("/_next/static/app.js", get(|| async { "static" }))
+}
+
+async fn add_header(_: ProxyRequest) -> ProxyResponse {
+    ProxyResponse::next().header("x-frame-options", "DENY")
+}
+
+async fn redirect(_: ProxyRequest) -> ProxyResponse {
+    ProxyResponse::redirect("/target")
+}
+
+async fn rewrite(_: ProxyRequest) -> ProxyResponse {
+    ProxyResponse::rewrite("/target")
+}
+
+/// The hand-written equivalent of `add_header` behind the matcher: a prefix test per
+/// excluded path, which is what people write with `from_fn`.
+async fn by_hand(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let skip = ["/_next/static", "/_next/image", "/favicon.ico"]
+        .iter()
+        .any(|prefix| path[1..].starts_with(&prefix[1..]));
+    let mut response = next.run(request).await;
+    if !skip {
+        response
+            .headers_mut()
+            .insert("x-frame-options", HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let variant = std::env::var("VARIANT").unwrap_or_else(|_| "proxy".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let matcher = Matcher::new([STATIC]).expect("the static matcher compiles");
+    println!("bench_server variant {variant} on http://{addr}/page");
+    match variant.as_str() {
+        "bare" => axum::serve(listener, router()).await,
+        "from_fn" => axum::serve(listener, router().layer(middleware::from_fn(by_hand))).await,
+        "redirect" => {
+            let app = ProxyLayer::new(redirect)
+                .with_matcher(matcher)
+                .layer(router());
+            axum::serve(
+                listener,
+                axum::ServiceExt::<Request>::into_make_service(app),
+            )
+            .await
+        }
+        "rewrite" => {
+            let app = ProxyLayer::new(rewrite)
+                .with_matcher(matcher)
+                .layer(router());
+            axum::serve(
+                listener,
+                axum::ServiceExt::<Request>::into_make_service(app),
+            )
+            .await
+        }
+        _ => {
+            let app = ProxyLayer::new(add_header)
+                .with_matcher(matcher)
+                .layer(router());
+            axum::serve(
+                listener,
+                axum::ServiceExt::<Request>::into_make_service(app),
+            )
+            .await
+        }
+    }
+}

@@ -906,6 +906,48 @@ pub(crate) struct Guard {
     offset: usize,
     must_match: bool,
     regex: regex::Regex,
+    /// The body as alternatives of fixed character sequences (each position
+    /// a set of ranges), when it is that simple: checked without a regex.
+    sequences: Option<Vec<Vec<Vec<(char, char)>>>>,
+}
+
+impl Guard {
+    fn body_matches(&self, rest: &str) -> bool {
+        match &self.sequences {
+            Some(alts) => alts.iter().any(|seq| {
+                let mut chars = rest.chars();
+                seq.iter().all(|set| {
+                    chars.next().is_some_and(|c| {
+                        set.iter().any(|&(lo, hi)| lo <= c && c <= hi)
+                    })
+                })
+            }),
+            None => self.regex.is_match(rest),
+        }
+    }
+}
+
+/// `body` as alternatives of fixed-length sequences of characters/classes.
+fn sequences(body: &Node) -> Option<Vec<Vec<Vec<(char, char)>>>> {
+    fn position(n: &Node) -> Option<Vec<(char, char)>> {
+        match n {
+            Node::Char(c) => Some(vec![(*c, *c)]),
+            Node::Class(r) => Some(r.clone()),
+            _ => None,
+        }
+    }
+    fn branch(n: &Node) -> Option<Vec<Vec<(char, char)>>> {
+        match n {
+            Node::Concat(items) => items.iter().map(position).collect(),
+            Node::Group(None, inner) => branch(inner),
+            other => Some(vec![position(other)?]),
+        }
+    }
+    match body {
+        Node::Alt(branches) => branches.iter().map(branch).collect(),
+        Node::Group(None, inner) => sequences(inner),
+        other => Some(vec![branch(other)?]),
+    }
 }
 
 /// The engine running a compiled expression.
@@ -1032,6 +1074,7 @@ impl Program {
                         offset,
                         must_match,
                         regex: compile_plain(&gsrc)?,
+                        sequences: sequences(&body),
                     });
                 }
                 return Ok(Program {
@@ -1066,7 +1109,7 @@ impl Program {
     /// Checks the lifted look-aheads (after the main regex matched).
     pub(crate) fn guards_pass(&self, hay: &str) -> bool {
         self.guards.iter().all(|g| match hay.get(g.offset..) {
-            Some(rest) => g.regex.is_match(rest) == g.must_match,
+            Some(rest) => g.body_matches(rest) == g.must_match,
             None => false,
         })
     }
@@ -1208,6 +1251,21 @@ mod tests {
         assert!(!p.is_plain());
         let p = compile(r"^a(?!\bb).*$");
         assert!(!p.is_plain());
+    }
+
+    #[test]
+    fn guard_sequences_agree_with_regex() {
+        let p = compile(r"^\/((?!api|_next\/static|favicon.ico|[ab]c|).*)$");
+        let q = compile(r"^\/((?!api|_next\/static|favicon.ico).*)$");
+        assert!(p.guards[0].sequences.is_some());
+        assert!(q.guards[0].sequences.is_some());
+        for hay in ["api", "ap", "favicon_ico", "favicon\nico", "bc", "cc", "", "é", "_next/static"] {
+            for g in p.guards.iter().chain(&q.guards) {
+                assert_eq!(g.body_matches(hay), g.regex.is_match(hay), "{hay:?}");
+            }
+        }
+        let r = compile(r"^\/((?!a+).*)$");
+        assert!(r.guards[0].sequences.is_none());
     }
 
     /// The lifted form must agree with fancy-regex on the original.

@@ -496,6 +496,7 @@ impl Matcher {
     /// matches one of the forms of the request path and whose conditions
     /// hold, with its captures.
     pub fn decide<B>(&self, request: &Request<B>) -> Decision<'_> {
+        let raw = request.uri().path();
         let (index, form, decoded) = match self.find(request) {
             Found::Miss => return Decision::Skip,
             Found::Malformed => return Decision::MalformedPath,
@@ -505,8 +506,8 @@ impl Matcher {
                     params: Params::default(),
                 })
             }
-            Found::HitRaw(i) => (i, request.uri().path().to_owned(), false),
-            Found::Hit(i, form, decoded) => (i, form, decoded),
+            Found::HitRaw(i) => (i, std::borrow::Cow::Borrowed(raw), false),
+            Found::Hit(i, form, decoded) => (i, std::borrow::Cow::Owned(form), decoded),
         };
         let Some(entry) = self.inner.entries.get(index) else {
             return Decision::Skip;

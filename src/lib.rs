@@ -4,5 +4,3 @@
 #![deny(unreachable_pub)]
 
 pub mod matcher;
-
-

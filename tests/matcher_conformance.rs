@@ -22,7 +22,11 @@ fn nextjs_matcher_cases() {
         let config = serde_json::to_string(&case["config"]).expect("config");
         let url = case["url"].as_str().expect("url");
         let expected = case["expected"].as_bool().expect("expected");
-        let matcher = match compiled.get(&config).cloned().map_or_else(|| Matcher::from_json(&config), Ok) {
+        let matcher = match compiled
+            .get(&config)
+            .cloned()
+            .map_or_else(|| Matcher::from_json(&config), Ok)
+        {
             Ok(m) => {
                 compiled.insert(config.clone(), m.clone());
                 m
@@ -60,5 +64,11 @@ fn nextjs_matcher_cases() {
     for f in failures.iter().take(20) {
         eprintln!("{f}");
     }
-    assert_eq!(failures.len(), 0, "{} of {} cases differ", failures.len(), cases.len());
+    assert_eq!(
+        failures.len(),
+        0,
+        "{} of {} cases differ",
+        failures.len(),
+        cases.len()
+    );
 }

@@ -298,8 +298,7 @@ fn condition(v: &Value, location: &str) -> Result<Condition, MatcherError> {
             }
         }
     }
-    let kind =
-        kind.ok_or_else(|| MatcherError::new(location, "missing \"type\" in condition"))?;
+    let kind = kind.ok_or_else(|| MatcherError::new(location, "missing \"type\" in condition"))?;
     Ok(Condition { kind, key, value })
 }
 
@@ -324,22 +323,67 @@ mod tests {
         assert_eq!(m[1].locale, Some(false));
     }
 
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_shapes() {
+        let c: MatcherConfig = serde_json::from_str(
+            r#"{"matcher": ["/a", {"source": "/b", "missing": [{"type": "cookie", "key": "s"}]}]}"#,
+        )
+        .unwrap();
+        let m = c.matcher.unwrap();
+        assert_eq!(m[0], MatcherEntry::new("/a"));
+        assert_eq!(m[1].missing[0].kind, ConditionKind::Cookie);
+        let c: MatcherConfig = serde_json::from_str(r#"{"matcher": "/x"}"#).unwrap();
+        assert_eq!(c.matcher, Some(vec![MatcherEntry::new("/x")]));
+        let c: MatcherConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(c.matcher, None);
+        assert!(serde_json::from_str::<MatcherConfig>(r#"{"matchr": "/x"}"#).is_err());
+        assert!(serde_json::from_str::<MatcherConfig>(
+            r#"{"matcher": [{"source": "/", "has": [{"type": "header", "key": "a", "valeu": "b"}]}]}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<MatcherConfig>(
+            r#"{"matcher": [{"source": "/", "has": [{"type": "ip"}]}]}"#
+        )
+        .is_err());
+    }
+
     #[test]
     fn reports_locations() {
         // (name, json, location, message fragment)
         let rows: &[(&str, &str, &str, &str)] = &[
             ("invalid json", "{", "", "invalid JSON"),
             ("not object", "[]", "", "expected a config object"),
-            ("unknown top key", r#"{"matchr": "/"}"#, "", "unknown key \"matchr\""),
-            ("matcher type", r#"{"matcher": 1}"#, "matcher", "expected a string or an array"),
-            ("entry type", r#"{"matcher": ["/", 2]}"#, "matcher[1]", "found a number"),
+            (
+                "unknown top key",
+                r#"{"matchr": "/"}"#,
+                "",
+                "unknown key \"matchr\"",
+            ),
+            (
+                "matcher type",
+                r#"{"matcher": 1}"#,
+                "matcher",
+                "expected a string or an array",
+            ),
+            (
+                "entry type",
+                r#"{"matcher": ["/", 2]}"#,
+                "matcher[1]",
+                "found a number",
+            ),
             (
                 "unknown entry key",
                 r#"{"matcher": [{"source": "/", "src": "/"}]}"#,
                 "matcher[0]",
                 "unknown key \"src\"",
             ),
-            ("missing source", r#"{"matcher": [{}]}"#, "matcher[0]", "missing \"source\""),
+            (
+                "missing source",
+                r#"{"matcher": [{}]}"#,
+                "matcher[0]",
+                "missing \"source\"",
+            ),
             (
                 "source type",
                 r#"{"matcher": [{"source": 3}]}"#,

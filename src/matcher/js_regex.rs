@@ -421,7 +421,11 @@ impl Parser<'_> {
                     if name.is_empty() || !self.eat('>') {
                         return err("Invalid capture group name", name_start);
                     }
-                    if self.groups.iter().any(|g| g.as_deref() == Some(name.as_str())) {
+                    if self
+                        .groups
+                        .iter()
+                        .any(|g| g.as_deref() == Some(name.as_str()))
+                    {
                         return err("Duplicate capture group name", name_start);
                     }
                     Kind::Capture(Some(name))
@@ -908,7 +912,7 @@ pub(crate) struct Guard {
     regex: regex::Regex,
     /// The body as alternatives of fixed character sequences (each position
     /// a set of ranges), when it is that simple: checked without a regex.
-    sequences: Option<Vec<Vec<Vec<(char, char)>>>>,
+    sequences: Option<Vec<Sequence>>,
 }
 
 impl Guard {
@@ -917,9 +921,9 @@ impl Guard {
             Some(alts) => alts.iter().any(|seq| {
                 let mut chars = rest.chars();
                 seq.iter().all(|set| {
-                    chars.next().is_some_and(|c| {
-                        set.iter().any(|&(lo, hi)| lo <= c && c <= hi)
-                    })
+                    chars
+                        .next()
+                        .is_some_and(|c| set.iter().any(|&(lo, hi)| lo <= c && c <= hi))
                 })
             }),
             None => self.regex.is_match(rest),
@@ -927,8 +931,14 @@ impl Guard {
     }
 }
 
+/// Character sets, one per position.
+type Sequence = Vec<Vec<(char, char)>>;
+
+/// A lifted look-ahead: byte offset, whether it must match, body.
+type Lifted = (usize, bool, Node);
+
 /// `body` as alternatives of fixed-length sequences of characters/classes.
-fn sequences(body: &Node) -> Option<Vec<Vec<Vec<(char, char)>>>> {
+fn sequences(body: &Node) -> Option<Vec<Sequence>> {
     fn position(n: &Node) -> Option<Vec<(char, char)>> {
         match n {
             Node::Char(c) => Some(vec![(*c, *c)]),
@@ -936,7 +946,7 @@ fn sequences(body: &Node) -> Option<Vec<Vec<Vec<(char, char)>>>> {
             _ => None,
         }
     }
-    fn branch(n: &Node) -> Option<Vec<Vec<(char, char)>>> {
+    fn branch(n: &Node) -> Option<Sequence> {
         match n {
             Node::Concat(items) => items.iter().map(position).collect(),
             Node::Group(None, inner) => branch(inner),
@@ -975,7 +985,7 @@ const SIZE_LIMIT: usize = 8 << 20;
 /// pattern anchored with `^`: only literal characters and unquantified,
 /// unalternated groups may come before them. Returns `None` when nothing can
 /// be lifted.
-fn lift_lookaheads(ast: &Node) -> Option<(Node, Vec<(usize, bool, Node)>)> {
+fn lift_lookaheads(ast: &Node) -> Option<(Node, Vec<Lifted>)> {
     let Node::Concat(items) = ast else {
         return None;
     };
@@ -998,7 +1008,7 @@ fn lift_in(
     items: &[Node],
     offset: &mut usize,
     fixed: &mut bool,
-    lifted: &mut Vec<(usize, bool, Node)>,
+    lifted: &mut Vec<Lifted>,
 ) -> Vec<Node> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -1205,7 +1215,11 @@ mod tests {
             ("escaped slash", r"^\/$", "/", true),
         ];
         for (name, src, hay, expected) in rows {
-            assert_eq!(compile(src).is_match(hay), *expected, "{name}: /{src}/ on {hay:?}");
+            assert_eq!(
+                compile(src).is_match(hay),
+                *expected,
+                "{name}: /{src}/ on {hay:?}"
+            );
         }
     }
 
@@ -1259,7 +1273,17 @@ mod tests {
         let q = compile(r"^\/((?!api|_next\/static|favicon.ico).*)$");
         assert!(p.guards[0].sequences.is_some());
         assert!(q.guards[0].sequences.is_some());
-        for hay in ["api", "ap", "favicon_ico", "favicon\nico", "bc", "cc", "", "é", "_next/static"] {
+        for hay in [
+            "api",
+            "ap",
+            "favicon_ico",
+            "favicon\nico",
+            "bc",
+            "cc",
+            "",
+            "é",
+            "_next/static",
+        ] {
             for g in p.guards.iter().chain(&q.guards) {
                 assert_eq!(g.body_matches(hay), g.regex.is_match(hay), "{hay:?}");
             }
@@ -1278,9 +1302,30 @@ mod tests {
             r"^\/x((?!a$)(?!b).*)$",
         ];
         let paths = [
-            "/", "/api", "/api/x", "/apix", "/ap", "/_next/static/a.js", "/_next/image",
-            "/_next", "/favicon.ico", "/favicon_ico", "/about", "/a.b", "/x", "/xa", "/xb",
-            "/xab", "/xc", "/docs", "/en/docs/x", "/en/other", "/é", "/\n", "//api", "/API",
+            "/",
+            "/api",
+            "/api/x",
+            "/apix",
+            "/ap",
+            "/_next/static/a.js",
+            "/_next/image",
+            "/_next",
+            "/favicon.ico",
+            "/favicon_ico",
+            "/about",
+            "/a.b",
+            "/x",
+            "/xa",
+            "/xb",
+            "/xab",
+            "/xc",
+            "/docs",
+            "/en/docs/x",
+            "/en/other",
+            "/é",
+            "/\n",
+            "//api",
+            "/API",
         ];
         for src in sources {
             let ours = compile(src);
@@ -1294,7 +1339,9 @@ mod tests {
                 );
                 let a = ours.captures(path);
                 let b = fancy.captures(path).unwrap().map(|c| {
-                    (1..c.len()).map(|i| c.get(i).map(|m| m.as_str())).collect::<Vec<_>>()
+                    (1..c.len())
+                        .map(|i| c.get(i).map(|m| m.as_str()))
+                        .collect::<Vec<_>>()
                 });
                 assert_eq!(a, b, "{src} captures on {path:?}");
             }

@@ -297,9 +297,8 @@ impl CompiledEntry {
 
 /// Checks and compiles one source.
 fn compile_source(source: &str, location: &str) -> Result<Program, MatcherError> {
-    let fail = |msg: String, pos: Option<usize>| {
-        MatcherError::new(location, msg).with_text(source, pos)
-    };
+    let fail =
+        |msg: String, pos: Option<usize>| MatcherError::new(location, msg).with_text(source, pos);
     if source.is_empty() {
         return Err(MatcherError::new(location, "empty source"));
     }
@@ -313,8 +312,8 @@ fn compile_source(source: &str, location: &str) -> Result<Program, MatcherError>
             format!("source is {len} characters long, over the limit of {MAX_SOURCE_LEN}"),
         ));
     }
-    let compiled =
-        path::compile(source).map_err(|e| fail(format!("invalid source: {}", e.message), Some(e.pos)))?;
+    let compiled = path::compile(source)
+        .map_err(|e| fail(format!("invalid source: {}", e.message), Some(e.pos)))?;
     Program::compile(&compiled.regex)
         .map_err(|e| fail(format!("source does not compile: {e}"), None))
 }

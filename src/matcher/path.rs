@@ -454,13 +454,21 @@ mod tests {
             ),
             ("unnamed", "/f/(.*)", r"^\/f(?:\/(.*))[\/#\?]?$"),
             ("custom", r"/u/:id(\d+)", r"^\/u(?:\/(\d+))[\/#\?]?$"),
-            ("dash", "/a/:b-:c", r"^\/a(?:\/([^\/#\?]+?))-([^\/#\?-]+?)[\/#\?]?$"),
+            (
+                "dash",
+                "/a/:b-:c",
+                r"^\/a(?:\/([^\/#\?]+?))-([^\/#\?-]+?)[\/#\?]?$",
+            ),
             (
                 "dot",
                 "/d/:n.:e",
                 r"^\/d(?:\/([^\/#\?]+?))(?:\.([^\/#\?\.]+?))[\/#\?]?$",
             ),
-            ("group", "/shop{/:cat}?", r"^\/shop(?:\/([^\/#\?]+?))?[\/#\?]?$"),
+            (
+                "group",
+                "/shop{/:cat}?",
+                r"^\/shop(?:\/([^\/#\?]+?))?[\/#\?]?$",
+            ),
             ("text group", "/x{-y}?", r"^\/x(?:-y)?[\/#\?]?$"),
             ("escape", r"/a\:b", r"^\/a\:b[\/#\?]?$"),
             (
@@ -486,14 +494,44 @@ mod tests {
     fn errors() {
         let rows: &[(&str, &str, &str, usize)] = &[
             ("missing name", "/:", "Missing parameter name at 1", 1),
-            ("question pattern", "/(?x)", "Pattern cannot start with \"?\" at 2", 2),
-            ("capturing group", "/(a(b))", "Capturing groups are not allowed at 3", 3),
+            (
+                "question pattern",
+                "/(?x)",
+                "Pattern cannot start with \"?\" at 2",
+                2,
+            ),
+            (
+                "capturing group",
+                "/(a(b))",
+                "Capturing groups are not allowed at 3",
+                3,
+            ),
             ("unbalanced", "/(ab", "Unbalanced pattern at 1", 1),
             ("empty pattern", "/()", "Missing pattern at 1", 1),
-            ("lone modifier", "/*", "Unexpected MODIFIER at 1, expected END", 1),
-            ("open unclosed", "/{a", "Unexpected END at 3, expected CLOSE", 3),
-            ("stray close", "/a}", "Unexpected CLOSE at 2, expected END", 2),
-            ("two params", "/:a:b", "Must have text between two parameters", 3),
+            (
+                "lone modifier",
+                "/*",
+                "Unexpected MODIFIER at 1, expected END",
+                1,
+            ),
+            (
+                "open unclosed",
+                "/{a",
+                "Unexpected END at 3, expected CLOSE",
+                3,
+            ),
+            (
+                "stray close",
+                "/a}",
+                "Unexpected CLOSE at 2, expected END",
+                2,
+            ),
+            (
+                "two params",
+                "/:a:b",
+                "Must have text between two parameters",
+                3,
+            ),
             ("repeat no prefix", "/x(a)*", "Can not repeat \"0\"", 0),
             ("bad regex", "/:a([z-a])", "Range out of order", 5),
         ];

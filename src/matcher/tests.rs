@@ -3,7 +3,10 @@
 use super::*;
 
 fn req(uri: &str) -> Request<()> {
-    Request::builder().uri(uri).body(()).expect("valid test uri")
+    Request::builder()
+        .uri(uri)
+        .body(())
+        .expect("valid test uri")
 }
 
 fn params_of(m: &Matcher, uri: &str) -> Option<Vec<(String, String)>> {
@@ -37,7 +40,12 @@ fn path_syntax() {
         ("optional not two", "/a/:p?", "/a/b/c", false),
         ("custom digits", r"/u/:id(\d+)", "/u/42", true),
         ("custom digits letters", r"/u/:id(\d+)", "/u/4a", false),
-        ("custom not arabic digits", r"/u/:id(\d+)", "/u/\u{663}", false),
+        (
+            "custom not arabic digits",
+            r"/u/:id(\d+)",
+            "/u/\u{663}",
+            false,
+        ),
         ("custom quantifier", r"/y/:y(\d{4})", "/y/2024", true),
         ("custom quantifier short", r"/y/:y(\d{4})", "/y/202", false),
         ("unnamed", "/files/(.*)", "/files/a/b", true),
@@ -45,45 +53,115 @@ fn path_syntax() {
         ("alternation", "/:l(en|ja)/docs", "/ja/docs", true),
         ("alternation other", "/:l(en|ja)/docs", "/fr/docs", false),
         ("group optional absent", "/shop{/:cat}?", "/shop", true),
-        ("group optional present", "/shop{/:cat}?", "/shop/shoes", true),
+        (
+            "group optional present",
+            "/shop{/:cat}?",
+            "/shop/shoes",
+            true,
+        ),
         ("group optional glued", "/shop{/:cat}?", "/shopx", false),
         ("dash group absent", "/dash{-:tab}?", "/dash", true),
         ("dash group present", "/dash{-:tab}?", "/dash-stats", true),
         ("dash group slash", "/dash{-:tab}?", "/dash/stats", false),
-        ("name dot ext", "/download/:name.:ext", "/download/report.pdf", true),
-        ("name dot ext missing", "/download/:name.:ext", "/download/report", false),
+        (
+            "name dot ext",
+            "/download/:name.:ext",
+            "/download/report.pdf",
+            true,
+        ),
+        (
+            "name dot ext missing",
+            "/download/:name.:ext",
+            "/download/report",
+            false,
+        ),
         ("dash params", "/a/:b-:c", "/a/x-y", true),
         ("dash params no dash", "/a/:b-:c", "/a/xy", false),
         ("escaped colon", r"/a\:b", "/a:b", true),
         ("escaped colon not param", r"/a\:b", "/ax", false),
-        ("lookahead excluded", "/((?!api|_next/static).*)", "/api/users", false),
-        ("lookahead excluded static", "/((?!api|_next/static).*)", "/_next/static/x.js", false),
-        ("lookahead included", "/((?!api|_next/static).*)", "/about", true),
+        (
+            "lookahead excluded",
+            "/((?!api|_next/static).*)",
+            "/api/users",
+            false,
+        ),
+        (
+            "lookahead excluded static",
+            "/((?!api|_next/static).*)",
+            "/_next/static/x.js",
+            false,
+        ),
+        (
+            "lookahead included",
+            "/((?!api|_next/static).*)",
+            "/about",
+            true,
+        ),
         ("lookahead root", "/((?!api|_next/static).*)", "/", true),
-        ("lookahead prefix-like", "/((?!api|_next/static).*)", "/apx", true),
-        ("lookahead dot any", "/((?!_next|.*\\..*).*)", "/logo.png", false),
+        (
+            "lookahead prefix-like",
+            "/((?!api|_next/static).*)",
+            "/apx",
+            true,
+        ),
+        (
+            "lookahead dot any",
+            "/((?!_next|.*\\..*).*)",
+            "/logo.png",
+            false,
+        ),
         ("lookahead no dot", "/((?!_next|.*\\..*).*)", "/docs", true),
-        ("dot literal in text", "/icons/:name.png", "/icons/a.png", true),
+        (
+            "dot literal in text",
+            "/icons/:name.png",
+            "/icons/a.png",
+            true,
+        ),
         ("dot prefix param", "/icons/:name.png", "/icons/apng", false),
-        ("dot does not match decoded newline", "/x/:a(a.b)", "/x/a%0Ab", false),
+        (
+            "dot does not match decoded newline",
+            "/x/:a(a.b)",
+            "/x/a%0Ab",
+            false,
+        ),
         ("dot matches decoded space", "/x/:a(a.b)", "/x/a%20b", true),
     ];
     for (name, source, path, expected) in rows {
         let m = Matcher::new([*source]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(m.matches(&req(path)), *expected, "{name}: {source} on {path}");
+        assert_eq!(
+            m.matches(&req(path)),
+            *expected,
+            "{name}: {source} on {path}"
+        );
     }
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn params_values() {
     // (name, source, path, params)
     let rows: &[(&str, &str, &str, &[(&str, &str)])] = &[
         ("named", "/blog/:slug", "/blog/hi", &[("slug", "hi")]),
         ("star joined", "/a/:p*", "/a/b/c", &[("p", "b/c")]),
         ("star absent", "/a/:p*", "/a", &[]),
-        ("unnamed index", "/f/(.*)/(\\d+)", "/f/x/7", &[("0", "x"), ("1", "7")]),
-        ("decoded value", "/blog/:slug", "/blog/caf%C3%A9", &[("slug", "café")]),
-        ("two params", "/a/:b-:c", "/a/x-y", &[("b", "x"), ("c", "y")]),
+        (
+            "unnamed index",
+            "/f/(.*)/(\\d+)",
+            "/f/x/7",
+            &[("0", "x"), ("1", "7")],
+        ),
+        (
+            "decoded value",
+            "/blog/:slug",
+            "/blog/caf%C3%A9",
+            &[("slug", "café")],
+        ),
+        (
+            "two params",
+            "/a/:b-:c",
+            "/a/x-y",
+            &[("b", "x"), ("c", "y")],
+        ),
         (
             "name ext",
             "/download/:name.:ext",
@@ -111,9 +189,19 @@ fn path_forms() {
         ("encoded letter", &["/admin/:p*"], "/%61dmin/x", "run"),
         ("encoded slash", &["/a/b"], "/a%2Fb", "run"),
         ("double slash", &["/admin/:p*"], "//admin/x", "run"),
-        ("double slash inside", &["/admin/users"], "/admin//users", "run"),
+        (
+            "double slash inside",
+            &["/admin/users"],
+            "/admin//users",
+            "run",
+        ),
         ("encoded and double", &["/admin"], "//%61dmin", "run"),
-        ("lookahead not bypassed by encoding", &["/((?!api).*)"], "/%61pi/x", "run"),
+        (
+            "lookahead not bypassed by encoding",
+            &["/((?!api).*)"],
+            "/%61pi/x",
+            "run",
+        ),
         ("malformed escape", &["/admin"], "/%zz", "malformed"),
         ("malformed utf8", &["/admin"], "/%C3", "malformed"),
         ("malformed but raw matches", &["/(.*)"], "/%zz", "run"),
@@ -216,9 +304,27 @@ fn entry_with_conditions() {
 fn compile_errors_name_place_and_position() {
     // (name, json, location, position, message fragment)
     let rows: &[(&str, &str, &str, Option<usize>, &str)] = &[
-        ("empty", r#"{"matcher": [""]}"#, "matcher[0]", None, "empty source"),
-        ("no slash", r#"{"matcher": "about"}"#, "matcher", Some(0), "must start with"),
-        ("unbalanced", r#"{"matcher": ["/", "/a/(b"]}"#, "matcher[1]", Some(3), "Unbalanced pattern"),
+        (
+            "empty",
+            r#"{"matcher": [""]}"#,
+            "matcher[0]",
+            None,
+            "empty source",
+        ),
+        (
+            "no slash",
+            r#"{"matcher": "about"}"#,
+            "matcher",
+            Some(0),
+            "must start with",
+        ),
+        (
+            "unbalanced",
+            r#"{"matcher": ["/", "/a/(b"]}"#,
+            "matcher[1]",
+            Some(3),
+            "Unbalanced pattern",
+        ),
         (
             "capturing group",
             r#"{"matcher": ["/a/:x(a(b))"]}"#,
@@ -226,7 +332,13 @@ fn compile_errors_name_place_and_position() {
             Some(7),
             "Capturing groups are not allowed",
         ),
-        ("lone modifier", r#"{"matcher": ["/a/*"]}"#, "matcher[0]", Some(3), "Unexpected MODIFIER"),
+        (
+            "lone modifier",
+            r#"{"matcher": ["/a/*"]}"#,
+            "matcher[0]",
+            Some(3),
+            "Unexpected MODIFIER",
+        ),
         (
             "bad regex in source",
             r#"{"matcher": ["/a/:x([b-a])"]}"#,
@@ -309,7 +421,9 @@ fn decode_uri_component_semantics() {
 fn compiled_entry_captures() {
     let e = CompiledEntry::compile(&MatcherEntry::new("/old/:slug"), "x").unwrap();
     assert_eq!(e.source(), "/old/:slug");
-    let p = e.captures(&req("/old//%68i")).expect("matches via collapsed form");
+    let p = e
+        .captures(&req("/old//%68i"))
+        .expect("matches via collapsed form");
     assert_eq!(p.get("slug"), Some("hi"));
     let p = e.captures(&req("/old/hi")).expect("matches");
     assert_eq!(p.get("slug"), Some("hi"));

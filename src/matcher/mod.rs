@@ -460,7 +460,12 @@ impl Matcher {
             }
         }
         let set = if sources.len() > 1 {
-            regex_automata::meta::Regex::new_many(&sources).ok()
+            regex_automata::meta::Regex::builder()
+                .configure(
+                    regex_automata::meta::Config::new().match_kind(regex_automata::MatchKind::All),
+                )
+                .build_many(&sources)
+                .ok()
         } else {
             None
         };

@@ -429,3 +429,31 @@ fn compiled_entry_captures() {
     assert_eq!(p.get("slug"), Some("hi"));
     assert!(e.captures(&req("/new/hi")).is_none());
 }
+
+#[test]
+fn overlapping_entries_in_set() {
+    let m = Matcher::from_json(
+        r#"{"matcher": [
+            {"source": "/(.*)", "has": [{"type": "header", "key": "x-a"}]},
+            "/((?!api).*)",
+            "/api/:p*"
+        ]}"#,
+    )
+    .unwrap();
+    let cases = [("/api/x", "/api/:p*"), ("/other", "/((?!api).*)")];
+    for (path, source) in cases {
+        match m.decide(&req(path)) {
+            Decision::Run(hit) => assert_eq!(hit.source(), source, "{path}"),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    let with_header = Request::builder()
+        .uri("/api/x")
+        .header("x-a", "1")
+        .body(())
+        .unwrap();
+    match m.decide(&with_header) {
+        Decision::Run(hit) => assert_eq!(hit.source(), "/(.*)"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,35 +1,101 @@
-//! The matcher: which requests the proxy function sees (API stub; implementation pending).
+//! The matcher: which requests the proxy function sees.
+//!
+//! A [`Matcher`] is compiled from Next.js `config.matcher` sources, with the
+//! same syntax and meaning as Next.js: path-to-regexp 6.3 paths (`:param`,
+//! `:param*`, `:param+`, `:param?`, custom patterns `:id(\d+)`, unnamed
+//! groups `(.*)`, `{...}` groups), compiled case-sensitively, with one optional
+//! trailing `/`, `#` or `?`; regular expressions keep their JavaScript meaning
+//! (`\d` is `[0-9]`, `.` does not match `\n`, look-ahead works); `has` and
+//! `missing` conditions on headers, query, cookies and host.
+//!
+//! To resist bypasses, a path is tested as sent, percent-decoded, and with
+//! empty segments (`//`) collapsed; any form that matches counts. A path that
+//! did not match as sent and is not valid percent-encoded UTF-8 gives
+//! [`Decision::MalformedPath`].
+//!
+//! ```
+//! use tower_proxy_fn::matcher::{Decision, Matcher};
+//!
+//! let matcher = Matcher::new(["/dashboard/:path*", "/api/:version(v1|v2)/:rest*"])?;
+//! let request = http::Request::builder().uri("/dashboard/settings").body(())?;
+//! assert!(matcher.matches(&request));
+//!
+//! let request = http::Request::builder().uri("/api/v3/users").body(())?;
+//! assert!(!matcher.matches(&request));
+//!
+//! // A Next.js `config` object, as JSON.
+//! let matcher = Matcher::from_json(r#"{
+//!     "matcher": [
+//!         "/((?!api|_next/static|_next/image|favicon.ico).*)",
+//!         { "source": "/api/:path*", "has": [{ "type": "header", "key": "authorization" }] }
+//!     ]
+//! }"#)?;
+//! let request = http::Request::builder().uri("/_next/static/app.js").body(())?;
+//! assert!(!matcher.matches(&request));
+//! let request = http::Request::builder()
+//!     .uri("/api/users")
+//!     .header("Authorization", "Bearer x")
+//!     .body(())?;
+//! match matcher.decide(&request) {
+//!     Decision::Run(m) => {
+//!         assert_eq!(m.source(), "/api/:path*");
+//!         assert_eq!(m.params().get("path"), Some("users"));
+//!     }
+//!     other => panic!("expected a match, got {other:?}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod condition;
+mod config;
+mod error;
+mod js_regex;
+mod path;
+
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use http::Request;
+use regex_automata::{Input, PatternSet};
 
-/// Compiled Next.js `config.matcher`.
+pub use config::{Condition, ConditionKind, MatcherConfig, MatcherEntry};
+pub use error::MatcherError;
+
+use condition::CompiledCondition;
+use js_regex::Program;
+
+/// The longest source accepted, in characters.
+const MAX_SOURCE_LEN: usize = 4096;
+
+/// Compiled Next.js `config.matcher`. Cheap to clone (shared).
 #[derive(Clone, Debug)]
 pub struct Matcher {
-    _private: (),
+    inner: Arc<Inner>,
 }
 
-/// A source, condition or config that does not compile.
 #[derive(Debug)]
-#[non_exhaustive]
-pub struct MatcherError {
-    _private: (),
+struct Inner {
+    /// Matches every request, without looking at it.
+    any: bool,
+    entries: Vec<CompiledEntry>,
+    /// One pass over the plain path regexes.
+    set: Option<regex_automata::meta::Regex>,
+    /// Entry index -> pattern id in `set`.
+    set_ids: Vec<Option<usize>>,
+    /// Whether every entry is in `set` (then a set miss is a miss).
+    all_in_set: bool,
 }
 
-impl std::fmt::Display for MatcherError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("matcher error")
-    }
-}
-impl std::error::Error for MatcherError {}
-
-/// Named values captured by a match.
+/// Named values captured by a match: path parameters (percent-decoded;
+/// unnamed groups are named `"0"`, `"1"`, ...), then captures of `has`
+/// conditions.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
 impl Params {
-    /// The value captured under `name`.
+    /// The value captured under `name` (the first one, if several).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -40,8 +106,7 @@ impl Params {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
-    /// Adds captured pairs (a later pair with the same name wins in [`get`](Self::get)
-    /// only if the earlier one is absent).
+    /// Adds captured pairs after these; [`get`](Self::get) returns the first pair of a name.
     pub fn extend(&mut self, other: Params) {
         self.pairs.extend(other.pairs);
     }
@@ -49,6 +114,25 @@ impl Params {
     /// Whether nothing was captured.
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
+    }
+    /// How many pairs were captured.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+    /// Whether a value was captured under `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    pub(crate) fn push(&mut self, name: String, value: String) {
+        self.pairs.push((name, value));
+    }
+}
+
+impl IntoIterator for Params {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.pairs.into_iter()
     }
 }
 
@@ -72,7 +156,8 @@ pub struct Match<'m> {
 }
 
 impl<'m> Match<'m> {
-    /// The source of the entry that matched, as written in the config.
+    /// The source of the entry that matched, as written in the config
+    /// (empty for [`Matcher::any`]).
     pub fn source(&self) -> &'m str {
         self.source
     }
@@ -86,35 +171,436 @@ impl<'m> Match<'m> {
     }
 }
 
+/// JavaScript's `decodeURIComponent`: every `%XX` decoded (including `%2F`);
+/// `None` for a bad escape or bytes that are not UTF-8.
+pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_owned());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hi = (hex[0] as char).to_digit(16)?;
+            let lo = (hex[1] as char).to_digit(16)?;
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Collapses runs of `/` into one.
+fn collapse_slashes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev_slash = false;
+    for c in s.chars() {
+        if c == '/' {
+            if prev_slash {
+                continue;
+            }
+            prev_slash = true;
+        } else {
+            prev_slash = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One compiled entry: a source and its conditions. Reusable for
+/// next.config-style redirects and rewrites (captures for `:param`
+/// substitution).
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledEntry {
+    source: String,
+    path: Program,
+    has: Vec<CompiledCondition>,
+    missing: Vec<CompiledCondition>,
+}
+
+impl CompiledEntry {
+    /// Compiles an entry; `location` names it in errors (`matcher[2]`).
+    pub(crate) fn compile(entry: &MatcherEntry, location: &str) -> Result<Self, MatcherError> {
+        if entry.locale == Some(true) {
+            return Err(MatcherError::new(
+                format!("{location}.locale"),
+                "`locale: true` is not supported (no locale prefix is added); use false or omit it",
+            ));
+        }
+        let path = compile_source(&entry.source, location)?;
+        let conds = |items: &[Condition], what: &str| -> Result<Vec<_>, MatcherError> {
+            items
+                .iter()
+                .enumerate()
+                .map(|(j, c)| CompiledCondition::compile(c, &format!("{location}.{what}[{j}]")))
+                .collect()
+        };
+        Ok(CompiledEntry {
+            source: entry.source.clone(),
+            path,
+            has: conds(&entry.has, "has")?,
+            missing: conds(&entry.missing, "missing")?,
+        })
+    }
+
+    /// The source as written.
+    #[allow(dead_code)] // used by the redirect/rewrite engine later
+    pub(crate) fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether every `has` holds and no `missing` does.
+    fn conditions_hold<B>(&self, request: &Request<B>) -> bool {
+        self.has.iter().all(|c| c.holds(request, None))
+            && !self.missing.iter().any(|c| c.holds(request, None))
+    }
+
+    /// Captures for `path` (a form of the request path; `decoded` tells
+    /// whether it is already percent-decoded) plus `has` captures, if the
+    /// path matches and the conditions hold.
+    fn captures_in<B>(&self, request: &Request<B>, path: &str, decoded: bool) -> Option<Params> {
+        let caps = self.path.captures(path)?;
+        let mut params = Params::default();
+        for (name, value) in self.path.groups.iter().zip(caps) {
+            if let (Some(name), Some(value)) = (name, value) {
+                let value = if decoded {
+                    value.to_owned()
+                } else {
+                    decode_uri_component(value).unwrap_or_else(|| value.to_owned())
+                };
+                params.push(name.clone(), value);
+            }
+        }
+        for c in &self.has {
+            if !c.holds(request, Some(&mut params)) {
+                return None;
+            }
+        }
+        if self.missing.iter().any(|c| c.holds(request, None)) {
+            return None;
+        }
+        Some(params)
+    }
+
+    /// The captures of this entry for a request, trying the path as sent,
+    /// decoded and with `//` collapsed; `None` if it does not hold.
+    #[allow(dead_code)] // used by the redirect/rewrite engine later
+    pub(crate) fn captures<B>(&self, request: &Request<B>) -> Option<Params> {
+        let forms = Forms::of(request.uri().path());
+        let found = forms
+            .iter()
+            .find_map(|(form, decoded)| self.captures_in(request, form, decoded));
+        found
+    }
+}
+
+/// Checks and compiles one source.
+fn compile_source(source: &str, location: &str) -> Result<Program, MatcherError> {
+    let fail =
+        |msg: String, pos: Option<usize>| MatcherError::new(location, msg).with_text(source, pos);
+    if source.is_empty() {
+        return Err(MatcherError::new(location, "empty source"));
+    }
+    if !source.starts_with('/') {
+        return Err(fail("source must start with \"/\"".into(), Some(0)));
+    }
+    let len = source.chars().count();
+    if len > MAX_SOURCE_LEN {
+        return Err(MatcherError::new(
+            location,
+            format!("source is {len} characters long, over the limit of {MAX_SOURCE_LEN}"),
+        ));
+    }
+    let compiled = path::compile(source)
+        .map_err(|e| fail(format!("invalid source: {}", e.message), Some(e.pos)))?;
+    Program::compile(&compiled.regex)
+        .map_err(|e| fail(format!("source does not compile: {e}"), None))
+}
+
+/// The forms of a path to test.
+struct Forms<'a> {
+    raw: &'a str,
+    others: Vec<(String, bool)>,
+    malformed: bool,
+}
+
+impl<'a> Forms<'a> {
+    fn of(raw: &'a str) -> Self {
+        let mut others: Vec<(String, bool)> = Vec::new();
+        let mut malformed = false;
+        let decoded = if raw.contains('%') {
+            let d = decode_uri_component(raw);
+            malformed = d.is_none();
+            d
+        } else {
+            None
+        };
+        if let Some(d) = &decoded {
+            if d != raw {
+                others.push((d.clone(), true));
+            }
+        }
+        if raw.contains("//") {
+            others.push((collapse_slashes(raw), false));
+        }
+        if let Some(d) = &decoded {
+            if d.contains("//") {
+                others.push((collapse_slashes(d), true));
+            }
+        }
+        let mut seen: Vec<(String, bool)> = Vec::with_capacity(others.len());
+        for o in others {
+            if o.0 != raw && !seen.iter().any(|s| s.0 == o.0) {
+                seen.push(o);
+            }
+        }
+        Forms {
+            raw,
+            others: seen,
+            malformed,
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, bool)> {
+        std::iter::once((self.raw, false)).chain(self.others.iter().map(|(s, d)| (s.as_str(), *d)))
+    }
+}
+
+thread_local! {
+    static PATTERN_SET: RefCell<PatternSet> = RefCell::new(PatternSet::new(0));
+}
+
+/// Where a search ended.
+enum Found {
+    /// Entry index, form and whether the form is decoded.
+    Hit(usize, String, bool),
+    /// Hit on the raw path (no allocation).
+    HitRaw(usize),
+    Miss,
+    Malformed,
+}
+
 impl Matcher {
-    /// Compiles path sources.
+    /// Compiles path sources (every request whose path matches one of them).
+    ///
+    /// Errors name the source by index (`matcher[1]`) and position.
     pub fn new<I>(sources: I) -> Result<Self, MatcherError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let _ = sources.into_iter().count();
-        Ok(Self::any())
+        let entries = sources
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                CompiledEntry::compile(&MatcherEntry::new(s.as_ref()), &format!("matcher[{i}]"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_entries(entries))
     }
-    /// Compiles a Next.js `config` object given as JSON.
+
+    /// Compiles a Next.js `config` object given as JSON, e.g.
+    /// `{"matcher": ["/about/:path*", {"source": "/api/:path*", "has": [...]}]}`.
+    ///
+    /// Works without the `serde` feature; errors say where the config is
+    /// wrong (`matcher[1].has[0]: unknown key "valeu"`).
     pub fn from_json(json: &str) -> Result<Self, MatcherError> {
-        let _ = json;
-        Ok(Self::any())
+        let single = matches!(
+            serde_json::from_str::<serde_json::Value>(json),
+            Ok(serde_json::Value::Object(ref o)) if o.get("matcher").is_some_and(|m| m.is_string())
+        );
+        let config = config::parse_json(json)?;
+        if single {
+            if let Some([entry]) = config.matcher.as_deref() {
+                return Ok(Self::from_entries(vec![CompiledEntry::compile(
+                    entry, "matcher",
+                )?]));
+            }
+        }
+        Self::from_config(config)
     }
+
+    /// Compiles a config object.
+    pub fn from_config(config: MatcherConfig) -> Result<Self, MatcherError> {
+        let Some(entries) = config.matcher else {
+            return Ok(Self::any());
+        };
+        let entries = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| CompiledEntry::compile(e, &format!("matcher[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_entries(entries))
+    }
+
     /// A matcher that matches every request (a config with no `matcher` key).
     pub fn any() -> Self {
-        Self { _private: () }
+        Matcher {
+            inner: Arc::new(Inner {
+                any: true,
+                entries: Vec::new(),
+                set: None,
+                set_ids: Vec::new(),
+                all_in_set: false,
+            }),
+        }
     }
-    /// Whether the request concerns the proxy.
+
+    fn from_entries(entries: Vec<CompiledEntry>) -> Self {
+        let mut sources = Vec::new();
+        let mut set_ids = Vec::with_capacity(entries.len());
+        for e in &entries {
+            match &e.path.plain_source {
+                Some(src) if entries.len() > 1 => {
+                    set_ids.push(Some(sources.len()));
+                    sources.push(src.as_str());
+                }
+                _ => set_ids.push(None),
+            }
+        }
+        let set = if sources.len() > 1 {
+            regex_automata::meta::Regex::builder()
+                .configure(
+                    regex_automata::meta::Config::new().match_kind(regex_automata::MatchKind::All),
+                )
+                .build_many(&sources)
+                .ok()
+        } else {
+            None
+        };
+        if set.is_none() {
+            set_ids.iter_mut().for_each(|s| *s = None);
+        }
+        let all_in_set = set.is_some() && set_ids.iter().all(Option::is_some);
+        Matcher {
+            inner: Arc::new(Inner {
+                any: false,
+                entries,
+                set,
+                set_ids,
+                all_in_set,
+            }),
+        }
+    }
+
+    /// The sources, in order (none for [`Matcher::any`]).
+    pub fn sources(&self) -> impl Iterator<Item = &str> {
+        self.inner.entries.iter().map(|e| e.source.as_str())
+    }
+
+    /// Whether the request concerns the proxy: the same answer as
+    /// `matches!(self.decide(request), Decision::Run(_))`, without building
+    /// the captures.
     pub fn matches<B>(&self, request: &Request<B>) -> bool {
-        matches!(self.decide(request), Decision::Run(_))
+        matches!(self.find(request), Found::Hit(..) | Found::HitRaw(_))
     }
-    /// The full decision for a request.
+
+    /// The full decision for a request: the first entry (in order) whose path
+    /// matches one of the forms of the request path and whose conditions
+    /// hold, with its captures.
     pub fn decide<B>(&self, request: &Request<B>) -> Decision<'_> {
-        let _ = request;
-        Decision::Run(Match {
-            source: "/:path*",
-            params: Params::default(),
+        let raw = request.uri().path();
+        let (index, form, decoded) = match self.find(request) {
+            Found::Miss => return Decision::Skip,
+            Found::Malformed => return Decision::MalformedPath,
+            Found::HitRaw(usize::MAX) => {
+                return Decision::Run(Match {
+                    source: "",
+                    params: Params::default(),
+                })
+            }
+            Found::HitRaw(i) => (i, std::borrow::Cow::Borrowed(raw), false),
+            Found::Hit(i, form, decoded) => (i, std::borrow::Cow::Owned(form), decoded),
+        };
+        let Some(entry) = self.inner.entries.get(index) else {
+            return Decision::Skip;
+        };
+        match entry.captures_in(request, &form, decoded) {
+            Some(params) => Decision::Run(Match {
+                source: &entry.source,
+                params,
+            }),
+            // Cannot happen (the same checks passed in `find`).
+            None => Decision::Skip,
+        }
+    }
+
+    fn find<B>(&self, request: &Request<B>) -> Found {
+        let inner = &*self.inner;
+        if inner.any {
+            return Found::HitRaw(usize::MAX);
+        }
+        if inner.entries.is_empty() {
+            return Found::Miss;
+        }
+        let raw = request.uri().path();
+        if let Some(i) = self.first_holding(request, raw) {
+            return Found::HitRaw(i);
+        }
+        if !raw.contains('%') && !raw.contains("//") {
+            return Found::Miss;
+        }
+        let forms = Forms::of(raw);
+        for (form, decoded) in forms.iter().skip(1) {
+            if let Some(i) = self.first_holding(request, form) {
+                return Found::Hit(i, form.to_owned(), decoded);
+            }
+        }
+        if forms.malformed {
+            Found::Malformed
+        } else {
+            Found::Miss
+        }
+    }
+
+    /// The first entry whose path matches `path` and whose conditions hold.
+    fn first_holding<B>(&self, request: &Request<B>, path: &str) -> Option<usize> {
+        let inner = &*self.inner;
+        let Some(set) = &inner.set else {
+            return inner
+                .entries
+                .iter()
+                .position(|e| e.path.is_match(path) && e.conditions_hold(request));
+        };
+        let input = Input::new(path);
+        if inner.all_in_set && !set.is_match(input.clone()) {
+            return None;
+        }
+        let check = |pats: &PatternSet| {
+            inner.entries.iter().enumerate().position(|(i, e)| {
+                let path_ok = match inner.set_ids[i] {
+                    Some(pid) => {
+                        pats.contains(regex_automata::PatternID::new_unchecked(pid))
+                            && e.path.guards_pass(path)
+                    }
+                    None => e.path.is_match(path),
+                };
+                path_ok && e.conditions_hold(request)
+            })
+        };
+        PATTERN_SET.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut pats) => {
+                if pats.capacity() < set.pattern_len() {
+                    *pats = PatternSet::new(set.pattern_len());
+                }
+                pats.clear();
+                set.which_overlapping_matches(&input, &mut pats);
+                check(&pats)
+            }
+            Err(_) => {
+                let mut pats = PatternSet::new(set.pattern_len());
+                set.which_overlapping_matches(&input, &mut pats);
+                check(&pats)
+            }
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,435 @@
+//! `has` / `missing` conditions (Next.js `matchHas`).
+
+use http::header::{HeaderName, COOKIE, HOST};
+use http::Request;
+
+use super::config::{Condition, ConditionKind};
+use super::error::MatcherError;
+use super::js_regex::{self, Program};
+use super::{decode_uri_component, Params};
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledCondition {
+    kind: ConditionKind,
+    key: String,
+    header: Option<HeaderName>,
+    value: Option<Program>,
+}
+
+impl CompiledCondition {
+    /// Compiles one item; `location` is e.g. `matcher[0].has[1]`.
+    pub(crate) fn compile(c: &Condition, location: &str) -> Result<Self, MatcherError> {
+        let key = match (c.kind, &c.key) {
+            (ConditionKind::Host, _) => c.key.clone().unwrap_or_default(),
+            (_, Some(k)) => k.clone(),
+            (kind, None) => {
+                return Err(MatcherError::new(
+                    location,
+                    format!("a {} condition needs a \"key\"", kind_name(kind)),
+                ))
+            }
+        };
+        if c.kind == ConditionKind::Host && c.value.is_none() {
+            return Err(MatcherError::new(
+                location,
+                "a host condition needs a \"value\"",
+            ));
+        }
+        let header = if c.kind == ConditionKind::Header {
+            HeaderName::from_bytes(key.to_ascii_lowercase().as_bytes()).ok()
+        } else {
+            None
+        };
+        let value = match &c.value {
+            None => None,
+            Some(v) => {
+                let loc = format!("{location}.value");
+                let parsed = js_regex::parse(v).map_err(|e| {
+                    MatcherError::new(&loc, format!("invalid regular expression: {}", e.message))
+                        .with_text(v.clone(), Some(e.pos))
+                })?;
+                // Next.js tests `^value$`; we anchor the whole alternation.
+                let mut whole = parsed.clone();
+                whole.ast = js_regex::Node::Concat(vec![
+                    js_regex::Node::Start,
+                    js_regex::Node::Group(None, Box::new(parsed.ast)),
+                    js_regex::Node::End,
+                ]);
+                Some(Program::compile(&whole).map_err(|e| {
+                    MatcherError::new(&loc, format!("invalid regular expression: {e}"))
+                        .with_text(v.clone(), None)
+                })?)
+            }
+        };
+        Ok(CompiledCondition {
+            kind: c.kind,
+            key,
+            header,
+            value,
+        })
+    }
+
+    /// Whether the condition holds; captures go to `params` when given.
+    pub(crate) fn holds<B>(&self, request: &Request<B>, params: Option<&mut Params>) -> bool {
+        let Some(value) = self.lookup(request) else {
+            return false;
+        };
+        if value.is_empty() {
+            return false;
+        }
+        match &self.value {
+            None => {
+                if let Some(p) = params {
+                    p.push(self.key.clone(), value);
+                }
+                true
+            }
+            Some(program) => {
+                let Some(params) = params else {
+                    return program.is_match(&value);
+                };
+                let Some(caps) = program.captures(&value) else {
+                    return false;
+                };
+                let mut named = false;
+                for (name, cap) in program.groups.iter().zip(caps) {
+                    if let Some(name) = name {
+                        named = true;
+                        if let Some(c) = cap {
+                            params.push(name.clone(), c.to_owned());
+                        }
+                    }
+                }
+                if !named && self.kind == ConditionKind::Host {
+                    params.push("host".to_owned(), value.clone());
+                }
+                true
+            }
+        }
+    }
+
+    fn lookup<B>(&self, request: &Request<B>) -> Option<String> {
+        match self.kind {
+            ConditionKind::Header => {
+                let name = self.header.as_ref()?;
+                let mut out: Option<String> = None;
+                for v in request.headers().get_all(name) {
+                    let s = String::from_utf8_lossy(v.as_bytes());
+                    match &mut out {
+                        Some(o) => {
+                            o.push_str(", ");
+                            o.push_str(&s);
+                        }
+                        None => out = Some(s.into_owned()),
+                    }
+                }
+                out
+            }
+            ConditionKind::Query => {
+                let query = request.uri().query()?;
+                url::form_urlencoded::parse(query.as_bytes())
+                    .filter(|(k, _)| *k == self.key)
+                    .last()
+                    .map(|(_, v)| v.into_owned())
+            }
+            ConditionKind::Cookie => request
+                .headers()
+                .get_all(COOKIE)
+                .iter()
+                .find_map(|h| cookie_value(&String::from_utf8_lossy(h.as_bytes()), &self.key)),
+            ConditionKind::Host => {
+                let host = match request.headers().get(HOST) {
+                    Some(h) => String::from_utf8_lossy(h.as_bytes()).into_owned(),
+                    None => request.uri().authority()?.as_str().to_owned(),
+                };
+                Some(strip_port(host.trim()).to_ascii_lowercase())
+            }
+        }
+    }
+}
+
+fn kind_name(k: ConditionKind) -> &'static str {
+    match k {
+        ConditionKind::Header => "header",
+        ConditionKind::Query => "query",
+        ConditionKind::Cookie => "cookie",
+        ConditionKind::Host => "host",
+    }
+}
+
+/// The value of cookie `name` in one `Cookie` header (first occurrence; a
+/// pair without `=` is skipped; value unquoted and percent-decoded when it
+/// decodes).
+fn cookie_value(header: &str, name: &str) -> Option<String> {
+    for pair in header.split(';') {
+        let Some((k, v)) = pair.split_once('=') else {
+            continue;
+        };
+        if k.trim() != name {
+            continue;
+        }
+        let mut v = v.trim();
+        if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+            v = &v[1..v.len() - 1];
+        }
+        return Some(decode_uri_component(v).unwrap_or_else(|| v.to_owned()));
+    }
+    None
+}
+
+/// Removes a `:port` (IPv6 literals in brackets kept whole).
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(i) => &host[..=i],
+            None => host,
+        };
+    }
+    host.split(':').next().unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond(kind: ConditionKind, key: Option<&str>, value: Option<&str>) -> CompiledCondition {
+        CompiledCondition::compile(
+            &Condition {
+                kind,
+                key: key.map(str::to_owned),
+                value: value.map(str::to_owned),
+            },
+            "matcher[0].has[0]",
+        )
+        .expect("compiles")
+    }
+
+    fn req(uri: &str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut b = Request::builder().uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn conditions_per_type() {
+        use ConditionKind::*;
+        // (name, condition, uri, headers, holds, captured pairs)
+        #[allow(clippy::type_complexity)]
+        let rows: &[(
+            &str,
+            (ConditionKind, Option<&str>, Option<&str>),
+            &str,
+            &[(&str, &str)],
+            bool,
+            &[(&str, &str)],
+        )] = &[
+            (
+                "header present",
+                (Header, Some("X-Token"), None),
+                "/",
+                &[("x-token", "abc")],
+                true,
+                &[("X-Token", "abc")],
+            ),
+            (
+                "header absent",
+                (Header, Some("x-token"), None),
+                "/",
+                &[],
+                false,
+                &[],
+            ),
+            (
+                "header empty",
+                (Header, Some("x-token"), None),
+                "/",
+                &[("x-token", "")],
+                false,
+                &[],
+            ),
+            (
+                "header joined",
+                (Header, Some("x-a"), Some("1, 2")),
+                "/",
+                &[("x-a", "1"), ("x-a", "2")],
+                true,
+                &[],
+            ),
+            (
+                "header whole value",
+                (Header, Some("x-r"), Some("a|b")),
+                "/",
+                &[("x-r", "abc")],
+                false,
+                &[],
+            ),
+            (
+                "header named capture",
+                (Header, Some("authorization"), Some("Bearer (?<token>.+)")),
+                "/",
+                &[("Authorization", "Bearer t0k")],
+                true,
+                &[("token", "t0k")],
+            ),
+            (
+                "query present",
+                (Query, Some("p"), None),
+                "/?p=1",
+                &[],
+                true,
+                &[("p", "1")],
+            ),
+            (
+                "query decoded",
+                (Query, Some("q"), Some("a b")),
+                "/?q=a+b",
+                &[],
+                true,
+                &[],
+            ),
+            (
+                "query last wins",
+                (Query, Some("l"), Some("en")),
+                "/?l=ja&l=en",
+                &[],
+                true,
+                &[],
+            ),
+            (
+                "query last wins miss",
+                (Query, Some("l"), Some("ja")),
+                "/?l=ja&l=en",
+                &[],
+                false,
+                &[],
+            ),
+            (
+                "query empty",
+                (Query, Some("p"), None),
+                "/?p=",
+                &[],
+                false,
+                &[],
+            ),
+            (
+                "cookie present",
+                (Cookie, Some("s"), None),
+                "/",
+                &[("cookie", "a=1; s=xyz")],
+                true,
+                &[("s", "xyz")],
+            ),
+            (
+                "cookie first wins",
+                (Cookie, Some("s"), Some("1")),
+                "/",
+                &[("cookie", "s=1; s=2")],
+                true,
+                &[],
+            ),
+            (
+                "cookie decoded",
+                (Cookie, Some("s"), Some("a b")),
+                "/",
+                &[("cookie", "s=a%20b")],
+                true,
+                &[],
+            ),
+            (
+                "cookie malformed pair skipped",
+                (Cookie, Some("s"), None),
+                "/",
+                &[("cookie", "junk; s=ok")],
+                true,
+                &[("s", "ok")],
+            ),
+            (
+                "cookie second header",
+                (Cookie, Some("t"), None),
+                "/",
+                &[("cookie", "a=1"), ("cookie", "t=2")],
+                true,
+                &[("t", "2")],
+            ),
+            (
+                "cookie absent",
+                (Cookie, Some("s"), None),
+                "/",
+                &[("cookie", "ss=1")],
+                false,
+                &[],
+            ),
+            (
+                "host port stripped",
+                (Host, None, Some("example\\.com")),
+                "/",
+                &[("host", "Example.COM:8080")],
+                true,
+                &[("host", "example.com")],
+            ),
+            (
+                "host from uri",
+                (Host, None, Some("a\\.test")),
+                "http://a.test:1/x",
+                &[],
+                true,
+                &[("host", "a.test")],
+            ),
+            (
+                "host capture",
+                (Host, None, Some("(?<sub>[a-z]+)\\.example\\.com")),
+                "/",
+                &[("host", "app.example.com")],
+                true,
+                &[("sub", "app")],
+            ),
+            (
+                "host mismatch",
+                (Host, None, Some("example\\.com")),
+                "/",
+                &[("host", "example.org")],
+                false,
+                &[],
+            ),
+        ];
+        for (name, (kind, key, value), uri, headers, holds, captured) in rows {
+            let c = cond(*kind, *key, *value);
+            let r = req(uri, headers);
+            let mut p = Params::default();
+            assert_eq!(c.holds(&r, Some(&mut p)), *holds, "{name}");
+            assert_eq!(c.holds(&r, None), *holds, "{name} (no captures)");
+            let got: Vec<(&str, &str)> = p.iter().collect();
+            assert_eq!(got, *captured, "{name}");
+        }
+    }
+
+    #[test]
+    fn compile_errors() {
+        let c = |kind, key: Option<&str>, value: Option<&str>| {
+            CompiledCondition::compile(
+                &Condition {
+                    kind,
+                    key: key.map(str::to_owned),
+                    value: value.map(str::to_owned),
+                },
+                "matcher[2].has[1]",
+            )
+            .expect_err("must fail")
+        };
+        let e = c(ConditionKind::Header, None, None);
+        assert_eq!(e.location(), "matcher[2].has[1]");
+        assert!(e.to_string().contains("needs a \"key\""));
+        let e = c(ConditionKind::Cookie, None, Some("x"));
+        assert!(e.to_string().contains("cookie condition needs a \"key\""));
+        let e = c(ConditionKind::Host, None, None);
+        assert!(e.to_string().contains("needs a \"value\""));
+        let e = c(ConditionKind::Query, Some("a"), Some("ab(c"));
+        assert_eq!(e.location(), "matcher[2].has[1].value");
+        assert_eq!(e.position(), Some(2));
+        let shown = e.to_string();
+        assert!(shown.contains("\n  ab(c\n    ^"), "{shown}");
+    }
+}

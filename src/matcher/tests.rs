@@ -1,0 +1,459 @@
+//! Unit tests of the matcher as a whole.
+
+use super::*;
+
+fn req(uri: &str) -> Request<()> {
+    Request::builder()
+        .uri(uri)
+        .body(())
+        .expect("valid test uri")
+}
+
+fn params_of(m: &Matcher, uri: &str) -> Option<Vec<(String, String)>> {
+    match m.decide(&req(uri)) {
+        Decision::Run(hit) => Some(hit.into_params().into_iter().collect()),
+        _ => None,
+    }
+}
+
+#[test]
+fn path_syntax() {
+    // (name, source, path, matches)
+    let rows: &[(&str, &str, &str, bool)] = &[
+        ("root", "/", "/", true),
+        ("root not other", "/", "/a", false),
+        ("literal", "/about", "/about", true),
+        ("literal trailing slash", "/about", "/about/", true),
+        ("literal two trailing slashes", "/about", "/about//x", false),
+        ("literal trailing hash char", "/about", "/about#", true),
+        ("literal prefix only", "/about", "/aboutus", false),
+        ("case sensitive", "/about", "/About", false),
+        ("param", "/blog/:slug", "/blog/hello", true),
+        ("param needs value", "/blog/:slug", "/blog/", false),
+        ("param one segment", "/blog/:slug", "/blog/a/b", false),
+        ("star zero", "/a/:p*", "/a", true),
+        ("star many", "/a/:p*", "/a/b/c", true),
+        ("plus zero", "/a/:p+", "/a", false),
+        ("plus one", "/a/:p+", "/a/b", true),
+        ("optional absent", "/a/:p?", "/a", true),
+        ("optional present", "/a/:p?", "/a/b", true),
+        ("optional not two", "/a/:p?", "/a/b/c", false),
+        ("custom digits", r"/u/:id(\d+)", "/u/42", true),
+        ("custom digits letters", r"/u/:id(\d+)", "/u/4a", false),
+        (
+            "custom not arabic digits",
+            r"/u/:id(\d+)",
+            "/u/\u{663}",
+            false,
+        ),
+        ("custom quantifier", r"/y/:y(\d{4})", "/y/2024", true),
+        ("custom quantifier short", r"/y/:y(\d{4})", "/y/202", false),
+        ("unnamed", "/files/(.*)", "/files/a/b", true),
+        ("unnamed needs slash", "/files/(.*)", "/files", false),
+        ("alternation", "/:l(en|ja)/docs", "/ja/docs", true),
+        ("alternation other", "/:l(en|ja)/docs", "/fr/docs", false),
+        ("group optional absent", "/shop{/:cat}?", "/shop", true),
+        (
+            "group optional present",
+            "/shop{/:cat}?",
+            "/shop/shoes",
+            true,
+        ),
+        ("group optional glued", "/shop{/:cat}?", "/shopx", false),
+        ("dash group absent", "/dash{-:tab}?", "/dash", true),
+        ("dash group present", "/dash{-:tab}?", "/dash-stats", true),
+        ("dash group slash", "/dash{-:tab}?", "/dash/stats", false),
+        (
+            "name dot ext",
+            "/download/:name.:ext",
+            "/download/report.pdf",
+            true,
+        ),
+        (
+            "name dot ext missing",
+            "/download/:name.:ext",
+            "/download/report",
+            false,
+        ),
+        ("dash params", "/a/:b-:c", "/a/x-y", true),
+        ("dash params no dash", "/a/:b-:c", "/a/xy", false),
+        ("escaped colon", r"/a\:b", "/a:b", true),
+        ("escaped colon not param", r"/a\:b", "/ax", false),
+        (
+            "lookahead excluded",
+            "/((?!api|_next/static).*)",
+            "/api/users",
+            false,
+        ),
+        (
+            "lookahead excluded static",
+            "/((?!api|_next/static).*)",
+            "/_next/static/x.js",
+            false,
+        ),
+        (
+            "lookahead included",
+            "/((?!api|_next/static).*)",
+            "/about",
+            true,
+        ),
+        ("lookahead root", "/((?!api|_next/static).*)", "/", true),
+        (
+            "lookahead prefix-like",
+            "/((?!api|_next/static).*)",
+            "/apx",
+            true,
+        ),
+        (
+            "lookahead dot any",
+            "/((?!_next|.*\\..*).*)",
+            "/logo.png",
+            false,
+        ),
+        ("lookahead no dot", "/((?!_next|.*\\..*).*)", "/docs", true),
+        (
+            "dot literal in text",
+            "/icons/:name.png",
+            "/icons/a.png",
+            true,
+        ),
+        ("dot prefix param", "/icons/:name.png", "/icons/apng", false),
+        (
+            "dot does not match decoded newline",
+            "/x/:a(a.b)",
+            "/x/a%0Ab",
+            false,
+        ),
+        ("dot matches decoded space", "/x/:a(a.b)", "/x/a%20b", true),
+    ];
+    for (name, source, path, expected) in rows {
+        let m = Matcher::new([*source]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            m.matches(&req(path)),
+            *expected,
+            "{name}: {source} on {path}"
+        );
+    }
+}
+
+#[test]
+#[allow(clippy::type_complexity)]
+fn params_values() {
+    // (name, source, path, params)
+    let rows: &[(&str, &str, &str, &[(&str, &str)])] = &[
+        ("named", "/blog/:slug", "/blog/hi", &[("slug", "hi")]),
+        ("star joined", "/a/:p*", "/a/b/c", &[("p", "b/c")]),
+        ("star absent", "/a/:p*", "/a", &[]),
+        (
+            "unnamed index",
+            "/f/(.*)/(\\d+)",
+            "/f/x/7",
+            &[("0", "x"), ("1", "7")],
+        ),
+        (
+            "decoded value",
+            "/blog/:slug",
+            "/blog/caf%C3%A9",
+            &[("slug", "café")],
+        ),
+        (
+            "two params",
+            "/a/:b-:c",
+            "/a/x-y",
+            &[("b", "x"), ("c", "y")],
+        ),
+        (
+            "name ext",
+            "/download/:name.:ext",
+            "/download/r.pdf",
+            &[("name", "r"), ("ext", "pdf")],
+        ),
+        ("group param", "/shop{/:cat}?", "/shop/s", &[("cat", "s")]),
+        ("lookahead capture", "/((?!api).*)", "/x/y", &[("0", "x/y")]),
+    ];
+    for (name, source, path, expected) in rows {
+        let m = Matcher::new([*source]).expect(name);
+        let got = params_of(&m, path).unwrap_or_else(|| panic!("{name}: no match"));
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn path_forms() {
+    // (name, sources, path, decision: "run" | "skip" | "malformed")
+    let rows: &[(&str, &[&str], &str, &str)] = &[
+        ("encoded letter", &["/admin/:p*"], "/%61dmin/x", "run"),
+        ("encoded slash", &["/a/b"], "/a%2Fb", "run"),
+        ("double slash", &["/admin/:p*"], "//admin/x", "run"),
+        (
+            "double slash inside",
+            &["/admin/users"],
+            "/admin//users",
+            "run",
+        ),
+        ("encoded and double", &["/admin"], "//%61dmin", "run"),
+        (
+            "lookahead not bypassed by encoding",
+            &["/((?!api).*)"],
+            "/%61pi/x",
+            "run",
+        ),
+        ("malformed escape", &["/admin"], "/%zz", "malformed"),
+        ("malformed utf8", &["/admin"], "/%C3", "malformed"),
+        ("malformed but raw matches", &["/(.*)"], "/%zz", "run"),
+        ("no entries never malformed", &[], "/%zz", "skip"),
+        ("plain miss", &["/admin"], "/other", "skip"),
+        ("encoded miss", &["/admin"], "/%62", "skip"),
+    ];
+    for (name, sources, path, want) in rows {
+        let m = Matcher::new(sources.iter()).expect(name);
+        let got = match m.decide(&req(path)) {
+            Decision::Run(_) => "run",
+            Decision::Skip => "skip",
+            Decision::MalformedPath => "malformed",
+        };
+        assert_eq!(got, *want, "{name}: {path}");
+        assert_eq!(m.matches(&req(path)), *want == "run", "{name}: matches");
+    }
+}
+
+#[test]
+fn first_entry_wins_and_sources() {
+    let m = Matcher::new(["/a/:x", "/a/(.*)", "/b"]).unwrap();
+    assert_eq!(m.sources().collect::<Vec<_>>(), ["/a/:x", "/a/(.*)", "/b"]);
+    match m.decide(&req("/a/1")) {
+        Decision::Run(hit) => assert_eq!(hit.source(), "/a/:x"),
+        other => panic!("{other:?}"),
+    }
+    match m.decide(&req("/a/1/2")) {
+        Decision::Run(hit) => {
+            assert_eq!(hit.source(), "/a/(.*)");
+            assert_eq!(hit.params().get("0"), Some("1/2"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!m.matches(&req("/c")));
+}
+
+#[test]
+fn mixed_plain_and_fancy_order() {
+    // A back-reference needs fancy-regex; it comes first and must win.
+    let m = Matcher::new([r"/:a(x+)-:b(y\1)", "/:any*"]).unwrap();
+    match m.decide(&req("/xx-yxx")) {
+        Decision::Run(hit) => {
+            assert_eq!(hit.source(), r"/:a(x+)-:b(y\1)");
+            assert_eq!(hit.params().get("b"), Some("yxx"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match m.decide(&req("/xx-yx")) {
+        Decision::Run(hit) => assert_eq!(hit.source(), "/:any*"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn any_and_empty() {
+    assert!(Matcher::any().matches(&req("/anything")));
+    assert!(Matcher::any().matches(&req("/%zz")));
+    assert_eq!(Matcher::any().sources().count(), 0);
+    let none = Matcher::from_json(r#"{"matcher": []}"#).unwrap();
+    assert!(!none.matches(&req("/")));
+    let all = Matcher::from_json("{}").unwrap();
+    assert!(all.matches(&req("/x")));
+}
+
+#[test]
+fn entry_with_conditions() {
+    let m = Matcher::from_json(
+        r#"{"matcher": [
+            {"source": "/api/:path*", "has": [{"type": "header", "key": "Authorization", "value": "Bearer (?<token>.+)"}],
+             "missing": [{"type": "cookie", "key": "blocked"}]},
+            "/public"
+        ]}"#,
+    )
+    .unwrap();
+    let r = Request::builder()
+        .uri("/api/users")
+        .header("authorization", "Bearer abc")
+        .body(())
+        .unwrap();
+    match m.decide(&r) {
+        Decision::Run(hit) => {
+            let got: Vec<_> = hit.params().iter().collect();
+            assert_eq!(got, [("path", "users"), ("token", "abc")]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let blocked = Request::builder()
+        .uri("/api/users")
+        .header("authorization", "Bearer abc")
+        .header("cookie", "blocked=1")
+        .body(())
+        .unwrap();
+    assert!(!m.matches(&blocked));
+    assert!(!m.matches(&req("/api/users")));
+    assert!(m.matches(&req("/public")));
+}
+
+#[test]
+fn compile_errors_name_place_and_position() {
+    // (name, json, location, position, message fragment)
+    let rows: &[(&str, &str, &str, Option<usize>, &str)] = &[
+        (
+            "empty",
+            r#"{"matcher": [""]}"#,
+            "matcher[0]",
+            None,
+            "empty source",
+        ),
+        (
+            "no slash",
+            r#"{"matcher": "about"}"#,
+            "matcher",
+            Some(0),
+            "must start with",
+        ),
+        (
+            "unbalanced",
+            r#"{"matcher": ["/", "/a/(b"]}"#,
+            "matcher[1]",
+            Some(3),
+            "Unbalanced pattern",
+        ),
+        (
+            "capturing group",
+            r#"{"matcher": ["/a/:x(a(b))"]}"#,
+            "matcher[0]",
+            Some(7),
+            "Capturing groups are not allowed",
+        ),
+        (
+            "lone modifier",
+            r#"{"matcher": ["/a/*"]}"#,
+            "matcher[0]",
+            Some(3),
+            "Unexpected MODIFIER",
+        ),
+        (
+            "bad regex in source",
+            r#"{"matcher": ["/a/:x([b-a])"]}"#,
+            "matcher[0]",
+            Some(7),
+            "Range out of order",
+        ),
+        (
+            "bad regex in has",
+            r#"{"matcher": [{"source": "/", "has": [{"type": "header", "key": "k", "value": "a)"}]}]}"#,
+            "matcher[0].has[0].value",
+            Some(1),
+            "invalid regular expression",
+        ),
+        (
+            "missing key",
+            r#"{"matcher": [{"source": "/", "missing": [{"type": "query"}]}]}"#,
+            "matcher[0].missing[0]",
+            None,
+            "needs a \"key\"",
+        ),
+        (
+            "host without value",
+            r#"{"matcher": ["/", "/", {"source": "/", "has": [{"type": "host"}]}]}"#,
+            "matcher[2].has[0]",
+            None,
+            "needs a \"value\"",
+        ),
+        (
+            "locale true",
+            r#"{"matcher": [{"source": "/", "locale": true}]}"#,
+            "matcher[0].locale",
+            None,
+            "locale: true",
+        ),
+    ];
+    for (name, json, loc, pos, msg) in rows {
+        let e = Matcher::from_json(json).expect_err(name);
+        assert_eq!(e.location(), *loc, "{name}: {e}");
+        assert_eq!(e.position(), *pos, "{name}: {e}");
+        let shown = e.to_string();
+        assert!(shown.contains(msg), "{name}: {shown}");
+        assert!(shown.starts_with(loc), "{name}: {shown}");
+        if let (Some(p), Some(text)) = (pos, e.text()) {
+            let caret = format!("\n  {text}\n  {}^", " ".repeat(*p));
+            assert!(shown.ends_with(&caret), "{name}: caret line in {shown:?}");
+        }
+    }
+}
+
+#[test]
+fn too_long_source() {
+    let long = format!("/{}", "a".repeat(4096));
+    let e = Matcher::new([long]).expect_err("too long");
+    assert!(e.to_string().contains("over the limit of 4096"), "{e}");
+    let ok = format!("/{}", "a".repeat(4095));
+    assert!(Matcher::new([ok]).is_ok());
+}
+
+#[test]
+fn new_names_index() {
+    let e = Matcher::new(["/ok", "/bad/(x"]).expect_err("bad");
+    assert_eq!(e.location(), "matcher[1]");
+    assert_eq!(e.text(), Some("/bad/(x"));
+}
+
+#[test]
+fn decode_uri_component_semantics() {
+    assert_eq!(decode_uri_component("a%2Fb").as_deref(), Some("a/b"));
+    assert_eq!(decode_uri_component("%E2%82%AC").as_deref(), Some("€"));
+    assert_eq!(decode_uri_component("%"), None);
+    assert_eq!(decode_uri_component("%4"), None);
+    assert_eq!(decode_uri_component("%G0"), None);
+    assert_eq!(decode_uri_component("%FF"), None);
+    assert_eq!(decode_uri_component("+").as_deref(), Some("+"));
+    assert_eq!(collapse_slashes("//a///b/"), "/a/b/");
+}
+
+#[test]
+fn compiled_entry_captures() {
+    let e = CompiledEntry::compile(&MatcherEntry::new("/old/:slug"), "x").unwrap();
+    assert_eq!(e.source(), "/old/:slug");
+    let p = e
+        .captures(&req("/old//%68i"))
+        .expect("matches via collapsed form");
+    assert_eq!(p.get("slug"), Some("hi"));
+    let p = e.captures(&req("/old/hi")).expect("matches");
+    assert_eq!(p.get("slug"), Some("hi"));
+    assert!(e.captures(&req("/new/hi")).is_none());
+}
+
+#[test]
+fn overlapping_entries_in_set() {
+    let m = Matcher::from_json(
+        r#"{"matcher": [
+            {"source": "/(.*)", "has": [{"type": "header", "key": "x-a"}]},
+            "/((?!api).*)",
+            "/api/:p*"
+        ]}"#,
+    )
+    .unwrap();
+    let cases = [("/api/x", "/api/:p*"), ("/other", "/((?!api).*)")];
+    for (path, source) in cases {
+        match m.decide(&req(path)) {
+            Decision::Run(hit) => assert_eq!(hit.source(), source, "{path}"),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    let with_header = Request::builder()
+        .uri("/api/x")
+        .header("x-a", "1")
+        .body(())
+        .unwrap();
+    match m.decide(&with_header) {
+        Decision::Run(hit) => assert_eq!(hit.source(), "/(.*)"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -14,6 +14,7 @@ use axum::response::Response;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
 use tower::{service_fn, Layer, Service};
+use tower_proxy_fn::matcher::Decision;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 /// Counts every allocation, so the bench can show what one request costs in allocations.
@@ -83,7 +84,9 @@ where
 fn layer(c: &mut Criterion) {
     let matcher = Matcher::new(["/((?!_next/static|_next/image|favicon.ico).*)"]).unwrap();
     let mut bare_service = bare();
-    let mut proxied = ProxyLayer::new(proxy).with_matcher(matcher).layer(bare());
+    let mut proxied = ProxyLayer::new(proxy)
+        .with_matcher(matcher.clone())
+        .layer(bare());
 
     let baseline = allocations_per_request(&mut bare_service, "/_next/static/app.js");
     for (name, path) in [
@@ -97,6 +100,11 @@ fn layer(c: &mut Criterion) {
     }
 
     let mut group = c.benchmark_group("layer");
+    // The matcher's share of the unmatched case.
+    let static_request = Request::get("/_next/static/app.js").body(()).unwrap();
+    group.bench_function("matcher decide alone (unmatched)", |b| {
+        b.iter(|| matches!(matcher.decide(black_box(&static_request)), Decision::Skip))
+    });
     group.bench_function("bare service_fn", |b| {
         b.iter(|| call(&mut bare_service, "/_next/static/app.js"))
     });

@@ -49,21 +49,32 @@ pin_project! {
         // The body of a matched request is being read (`ProxyLayer::read_body`).
         Reading {
             reading: BoxFuture<'static, Result<(Bytes, B), Response>>,
-            next: Option<AfterReading<S, F>>,
+            next: Option<Box<AfterReading<S, F>>>,
         },
         // Not matched: the inner service's own future.
         Passthrough { #[pin] future: S::Future },
-        // The proxy function is running.
-        Deciding {
-            #[pin] future: CatchUnwind<AssertUnwindSafe<F::Future>>,
-            deadline: Option<Pin<Box<Sleep>>>,
-            span: Span,
-            pending: Option<Pending<S, B>>,
-        },
+        // The proxy function is running. Boxed: a matched request allocates anyway, and the
+        // future of an unmatched one stays small.
+        Deciding { deciding: Pin<Box<Deciding<S, F, B>>> },
         // The inner service runs after a next or a rewrite.
         Inner { #[pin] future: S::Future, extras: Option<ResponseExtras> },
         // A response of the layer's own.
         Ready { response: Option<Response> },
+    }
+}
+
+pin_project! {
+    /// The proxy function's future and what waits for its decision.
+    #[project = DecidingProj]
+    struct Deciding<S, F, B>
+    where
+        F: ProxyFn,
+    {
+        #[pin]
+        future: CatchUnwind<AssertUnwindSafe<F::Future>>,
+        deadline: Option<Pin<Box<Sleep>>>,
+        span: Span,
+        pending: Option<Pending<S, B>>,
     }
 }
 
@@ -112,7 +123,7 @@ where
         Self {
             state: State::Reading {
                 reading,
-                next: Some(next),
+                next: Some(Box::new(next)),
             },
         }
     }
@@ -148,14 +159,16 @@ where
         };
         Self {
             state: State::Deciding {
-                future,
-                deadline: timeout.map(|limit| Box::pin(tokio::time::sleep(limit))),
-                span,
-                pending: Some(Pending {
-                    inner,
-                    parts,
-                    body,
-                    started: Instant::now(),
+                deciding: Box::pin(Deciding {
+                    future,
+                    deadline: timeout.map(|limit| Box::pin(tokio::time::sleep(limit))),
+                    span,
+                    pending: Some(Pending {
+                        inner,
+                        parts,
+                        body,
+                        started: Instant::now(),
+                    }),
                 }),
             },
         }
@@ -177,7 +190,7 @@ where
             let next = match this.state.as_mut().project() {
                 StateProj::Reading { reading, next } => {
                     let read = ready!(reading.as_mut().poll(cx));
-                    let Some(after) = next.take() else {
+                    let Some(after) = next.take().map(|after| *after) else {
                         return Poll::Ready(Ok(internal_error()));
                     };
                     let (bytes, body) = match read {
@@ -213,12 +226,13 @@ where
                     }
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::Deciding {
-                    future,
-                    deadline,
-                    span,
-                    pending,
-                } => {
+                StateProj::Deciding { deciding } => {
+                    let DecidingProj {
+                        future,
+                        deadline,
+                        span,
+                        pending,
+                    } = deciding.as_mut().project();
                     let polled = span.in_scope(|| future.poll(cx));
                     let result = match polled {
                         Poll::Ready(result) => result,

@@ -8,6 +8,10 @@
 //! fixed offset on the mandatory path, which [`Program`] turns into separate
 //! anchored "guard" regexes (see [`Program::compile`]).
 
+use std::sync::Arc;
+
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::{Anchored, Input};
 use std::fmt::Write as _;
 
 /// A syntax error, with the character position in the regex source.
@@ -971,6 +975,9 @@ pub(crate) enum Engine {
 #[derive(Debug, Clone)]
 pub(crate) struct Program {
     engine: Engine,
+    /// A fully built DFA for an anchored plain pattern: `is_match` without the regex
+    /// engine's per-call cache lookup, which is most of the cost on short paths.
+    dfa: Option<Arc<dense::DFA<Vec<u32>>>>,
     guards: Vec<Guard>,
     /// Group names (group 1 first).
     pub(crate) groups: Vec<Option<String>>,
@@ -1050,6 +1057,24 @@ fn lift_in(
     out
 }
 
+/// Size limit for a prebuilt DFA; a pattern whose DFA is larger runs on the regex engine.
+const DFA_SIZE_LIMIT: usize = 256 << 10;
+
+fn compile_dfa(source: &str) -> Option<Arc<dense::DFA<Vec<u32>>>> {
+    if !source.starts_with('^') {
+        return None;
+    }
+    let config = dense::Config::new()
+        .start_kind(StartKind::Anchored)
+        .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+        .determinize_size_limit(Some(DFA_SIZE_LIMIT));
+    dense::Builder::new()
+        .configure(config)
+        .build(source)
+        .ok()
+        .map(Arc::new)
+}
+
 fn compile_plain(source: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(source)
         .size_limit(SIZE_LIMIT)
@@ -1068,6 +1093,7 @@ impl Program {
             let regex = compile_plain(&src)?;
             return Ok(Program {
                 engine: Engine::Plain(regex),
+                dfa: compile_dfa(&src),
                 guards: Vec::new(),
                 groups,
                 plain_source: Some(src),
@@ -1089,6 +1115,7 @@ impl Program {
                 }
                 return Ok(Program {
                     engine: Engine::Plain(regex),
+                    dfa: compile_dfa(&src),
                     guards,
                     groups,
                     plain_source: Some(src),
@@ -1104,6 +1131,7 @@ impl Program {
             .map_err(|e| e.to_string())?;
         Ok(Program {
             engine: Engine::Fancy(Box::new(regex)),
+            dfa: None,
             guards: Vec::new(),
             groups,
             plain_source: None,
@@ -1127,7 +1155,17 @@ impl Program {
     /// Whether the expression matches somewhere in `hay`.
     pub(crate) fn is_match(&self, hay: &str) -> bool {
         match &self.engine {
-            Engine::Plain(r) => r.is_match(hay) && self.guards_pass(hay),
+            // The lifted look-aheads first: they are literal prefix tests that reject the
+            // excluded paths (`/_next/static/...`) before the automaton reads a byte.
+            Engine::Plain(r) => {
+                self.guards_pass(hay)
+                    && match &self.dfa {
+                        Some(dfa) => dfa
+                            .try_search_fwd(&Input::new(hay).anchored(Anchored::Yes))
+                            .map_or_else(|_| r.is_match(hay), |m| m.is_some()),
+                        None => r.is_match(hay),
+                    }
+            }
             // A backtracking limit hit counts as no match.
             Engine::Fancy(r) => r.is_match(hay).unwrap_or(false),
         }

@@ -11,7 +11,7 @@ use http::{Extensions, HeaderMap, Method, Uri};
 use url::Url;
 
 use crate::background::{BackgroundTasks, TaskOutcome};
-use crate::matcher::Params;
+use crate::matcher::{Deferred, Params};
 
 /// The request as the proxy function sees it: method, URL, headers, cookies, the client's
 /// address, the matcher's captured parameters and the request extensions.
@@ -35,7 +35,8 @@ use crate::matcher::Params;
 #[derive(Debug, Clone)]
 pub struct ProxyRequest {
     pub(crate) parts: Arc<Parts>,
-    params: Params,
+    params: OnceLock<Params>,
+    deferred: Option<Deferred>,
     url: OnceLock<Url>,
     cookies: OnceLock<RequestCookies>,
     tasks: BackgroundTasks,
@@ -43,10 +44,15 @@ pub struct ProxyRequest {
 }
 
 impl ProxyRequest {
-    pub(crate) fn new(parts: Arc<Parts>, params: Params, tasks: BackgroundTasks) -> Self {
+    pub(crate) fn new(
+        parts: Arc<Parts>,
+        deferred: Option<Deferred>,
+        tasks: BackgroundTasks,
+    ) -> Self {
         Self {
             parts,
-            params,
+            params: OnceLock::new(),
+            deferred,
             url: OnceLock::new(),
             cookies: OnceLock::new(),
             tasks,
@@ -77,16 +83,13 @@ impl ProxyRequest {
     /// ```
     pub fn from_request<B>(request: http::Request<B>) -> Self {
         let (parts, _body) = request.into_parts();
-        Self::new(
-            Arc::new(parts),
-            Params::default(),
-            BackgroundTasks::default(),
-        )
+        Self::new(Arc::new(parts), None, BackgroundTasks::default())
     }
 
     /// The same request with these captured parameters (for tests).
     pub fn with_params(mut self, params: Params) -> Self {
-        self.params = params;
+        self.params = OnceLock::from(params);
+        self.deferred = None;
         self
     }
 
@@ -166,8 +169,13 @@ impl ProxyRequest {
     }
 
     /// The parameters the matcher captured (`:name` in the source, named groups in `has`).
+    ///
+    /// Taken on first use: a function that never reads them does not pay for them.
     pub fn params(&self) -> &Params {
-        &self.params
+        self.params.get_or_init(|| match &self.deferred {
+            Some(deferred) => deferred.params(&self.head_only()),
+            None => Params::default(),
+        })
     }
 
     /// Runs `work` in the background, after the decision and beyond the response
@@ -202,7 +210,8 @@ impl ProxyRequest {
     pub(crate) fn edited(&self, edit: impl FnOnce(&mut Parts)) -> Self {
         let mut parts = (*self.parts).clone();
         edit(&mut parts);
-        let mut request = Self::new(Arc::new(parts), self.params.clone(), self.tasks.clone());
+        let mut request =
+            Self::new(Arc::new(parts), None, self.tasks.clone()).with_params(self.params().clone());
         request.body = self.body.clone();
         request
     }
@@ -216,9 +225,14 @@ impl ProxyRequest {
         request
     }
 
+    /// The source of the matcher entry that selected this request (empty without one).
+    pub(crate) fn matched_source(&self) -> &str {
+        self.deferred.as_ref().map_or("", Deferred::source)
+    }
+
     /// One captured parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name)
+        self.params().get(name)
     }
 }
 

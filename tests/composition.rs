@@ -276,3 +276,48 @@ async fn one_span_per_decision_and_none_for_unmatched_requests() {
         "an unmatched request logs nothing"
     );
 }
+
+#[tokio::test]
+async fn params_captured_by_the_matcher_reach_the_function() {
+    let matcher = Matcher::from_json(
+        r#"{"matcher": [{"source": "/blog/:slug", "has": [{"type": "header", "key": "authorization", "value": "Bearer (?<token>.+)"}]}]}"#,
+    )
+    .unwrap();
+    let show = |req: ProxyRequest| async move {
+        let slug = req.param("slug").unwrap_or("-").to_owned();
+        let token = req.param("token").unwrap_or("-").to_owned();
+        ProxyResponse::respond(format!("{slug} {token}"))
+    };
+    let app = ProxyLayer::new(show).with_matcher(matcher).layer(router());
+    let request = |path: &str| {
+        Request::get(path)
+            .header("authorization", "Bearer abc")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let body = |response: axum::response::Response| async move {
+        String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap()
+    };
+    let response = app
+        .clone()
+        .oneshot(request("/blog/hello%20world"))
+        .await
+        .unwrap();
+    assert_eq!(
+        body(response).await,
+        "hello world abc",
+        "path values are percent-decoded"
+    );
+    // Matched only in its collapsed form: the captures come from that form.
+    let response = app.oneshot(request("//blog/x")).await.unwrap();
+    assert_eq!(body(response).await, "x abc");
+}

@@ -23,7 +23,7 @@ use tracing::Span;
 use super::outcome::{self, Step};
 use crate::background::BackgroundTasks;
 use crate::function::{IntoProxyResponse, ProxyFn};
-use crate::matcher::Params;
+use crate::matcher::Deferred;
 use crate::request::ProxyRequest;
 use crate::response::{error_response, ProxyResponse, ResponseExtras};
 
@@ -81,8 +81,7 @@ pin_project! {
 /// What the layer needs once the body is read.
 pub(crate) struct AfterReading<S, F> {
     pub(crate) function: F,
-    pub(crate) source: String,
-    pub(crate) params: Params,
+    pub(crate) matched: Option<Deferred>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) tasks: BackgroundTasks,
     pub(crate) inner: S,
@@ -131,7 +130,6 @@ where
     pub(crate) fn deciding(
         function: &F,
         request: ProxyRequest,
-        source: String,
         timeout: Option<Duration>,
         inner: S,
         parts: Arc<Parts>,
@@ -140,7 +138,7 @@ where
         // One span per decision; nothing at all for requests the matcher skipped.
         let span = tracing::info_span!(
             "proxy",
-            source = %source,
+            source = %request.matched_source(),
             path = %parts.uri.path(),
             outcome = tracing::field::Empty,
             destination = tracing::field::Empty,
@@ -198,12 +196,11 @@ where
                         Err(response) => return Poll::Ready(Ok(response)),
                     };
                     let parts = Arc::new(after.parts);
-                    let request = ProxyRequest::new(Arc::clone(&parts), after.params, after.tasks)
+                    let request = ProxyRequest::new(Arc::clone(&parts), after.matched, after.tasks)
                         .with_body(bytes);
                     let ResponseFuture { state } = Self::deciding(
                         &after.function,
                         request,
-                        after.source,
                         after.timeout,
                         after.inner,
                         parts,

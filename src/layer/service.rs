@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::future::{AfterReading, ResponseFuture};
 use super::{Buffered, Settings, Streamed};
 use crate::function::ProxyFn;
-use crate::matcher::{Decision, Params};
+use crate::matcher::{Deferred, LazyDecision};
 use crate::request::ProxyRequest;
 use crate::response::error_response;
 
@@ -56,8 +56,7 @@ impl<S, F, M> ProxyService<S, F, M> {
 
 /// A request the proxy function is to see.
 struct Selected<S, B> {
-    source: String,
-    params: Params,
+    matched: Option<Deferred>,
     inner: S,
     request: Request<B>,
 }
@@ -75,28 +74,27 @@ where
     where
         S: Service<Request<B>> + Clone,
     {
-        let (source, params) = match &self.settings.matcher {
-            None => (String::new(), Params::default()),
-            Some(matcher) => match matcher.decide(&request) {
-                Decision::Skip => {
+        let matched = match &self.settings.matcher {
+            None => None,
+            Some(matcher) => match matcher.decide_lazily(&request) {
+                LazyDecision::Skip => {
                     return Err(ResponseFuture::passthrough(self.inner.call(request)))
                 }
-                Decision::MalformedPath => {
+                LazyDecision::Malformed => {
                     tracing::debug!(path = %request.uri().path(), "path does not percent-decode: 400");
                     return Err(ResponseFuture::respond(error_response(
                         StatusCode::BAD_REQUEST,
                         "Bad Request",
                     )));
                 }
-                Decision::Run(matched) => (matched.source().to_owned(), matched.into_params()),
+                LazyDecision::Run(matched) => matched,
             },
         };
         // Take the service that was polled ready; leave a clone for the next call.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         Ok(Selected {
-            source,
-            params,
+            matched,
             inner,
             request,
         })
@@ -127,13 +125,12 @@ where
         let parts = Arc::new(parts);
         let proxy_request = ProxyRequest::new(
             Arc::clone(&parts),
-            selected.params,
+            selected.matched,
             self.settings.tasks.clone(),
         );
         ResponseFuture::deciding(
             &self.function,
             proxy_request,
-            selected.source,
             self.settings.timeout,
             selected.inner,
             parts,
@@ -190,8 +187,7 @@ where
             reading,
             AfterReading {
                 function: self.function.clone(),
-                source: selected.source,
-                params: selected.params,
+                matched: selected.matched,
                 timeout: self.settings.timeout,
                 tasks: self.settings.tasks.clone(),
                 inner: selected.inner,

@@ -386,7 +386,67 @@ enum Found {
     Malformed,
 }
 
+/// A decision whose captures are taken only when the proxy function asks for them: the
+/// capture engine costs more than the decision itself, and most functions never read them.
+pub(crate) enum LazyDecision {
+    Skip,
+    Malformed,
+    /// `None` for [`Matcher::any`].
+    Run(Option<Deferred>),
+}
+
+/// The entry that matched and the form of the path it matched, to take captures from later.
+#[derive(Clone, Debug)]
+pub(crate) struct Deferred {
+    matcher: Matcher,
+    index: usize,
+    /// The decoded or collapsed form, when the path as sent did not match.
+    form: Option<String>,
+    decoded: bool,
+}
+
+impl Deferred {
+    /// The source of the entry that matched.
+    pub(crate) fn source(&self) -> &str {
+        self.matcher
+            .inner
+            .entries
+            .get(self.index)
+            .map_or("", |e| e.source.as_str())
+    }
+
+    /// The captures, for the request that was decided.
+    pub(crate) fn params<B>(&self, request: &Request<B>) -> Params {
+        let Some(entry) = self.matcher.inner.entries.get(self.index) else {
+            return Params::default();
+        };
+        let path = self.form.as_deref().unwrap_or(request.uri().path());
+        entry
+            .captures_in(request, path, self.decoded)
+            .unwrap_or_default()
+    }
+}
+
 impl Matcher {
+    /// The decision without the captures (see [`Deferred::params`]).
+    pub(crate) fn decide_lazily<B>(&self, request: &Request<B>) -> LazyDecision {
+        let deferred = |index, form, decoded| Deferred {
+            matcher: self.clone(),
+            index,
+            form,
+            decoded,
+        };
+        match self.find(request) {
+            Found::Miss => LazyDecision::Skip,
+            Found::Malformed => LazyDecision::Malformed,
+            Found::HitRaw(usize::MAX) => LazyDecision::Run(None),
+            Found::HitRaw(i) => LazyDecision::Run(Some(deferred(i, None, false))),
+            Found::Hit(i, form, decoded) => {
+                LazyDecision::Run(Some(deferred(i, Some(form), decoded)))
+            }
+        }
+    }
+
     /// Compiles path sources (every request whose path matches one of them).
     ///
     /// Errors name the source by index (`matcher[1]`) and position.

@@ -8,7 +8,7 @@
 //! fixed offset on the mandatory path, which [`Program`] turns into separate
 //! anchored "guard" regexes (see [`Program::compile`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::{Anchored, Input};
@@ -977,7 +977,8 @@ pub(crate) struct Program {
     engine: Engine,
     /// A fully built DFA for an anchored plain pattern: `is_match` without the regex
     /// engine's per-call cache lookup, which is most of the cost on short paths.
-    dfa: Option<Arc<dense::DFA<Vec<u32>>>>,
+    /// Built by [`Program::prepare`] for the patterns that run alone (not in a set).
+    dfa: OnceLock<Option<Arc<dense::DFA<Vec<u32>>>>>,
     guards: Vec<Guard>,
     /// Group names (group 1 first).
     pub(crate) groups: Vec<Option<String>>,
@@ -1093,7 +1094,7 @@ impl Program {
             let regex = compile_plain(&src)?;
             return Ok(Program {
                 engine: Engine::Plain(regex),
-                dfa: compile_dfa(&src),
+                dfa: OnceLock::new(),
                 guards: Vec::new(),
                 groups,
                 plain_source: Some(src),
@@ -1115,7 +1116,7 @@ impl Program {
                 }
                 return Ok(Program {
                     engine: Engine::Plain(regex),
-                    dfa: compile_dfa(&src),
+                    dfa: OnceLock::new(),
                     guards,
                     groups,
                     plain_source: Some(src),
@@ -1131,7 +1132,7 @@ impl Program {
             .map_err(|e| e.to_string())?;
         Ok(Program {
             engine: Engine::Fancy(Box::new(regex)),
-            dfa: None,
+            dfa: OnceLock::new(),
             guards: Vec::new(),
             groups,
             plain_source: None,
@@ -1142,6 +1143,14 @@ impl Program {
     #[cfg(test)]
     pub(crate) fn is_plain(&self) -> bool {
         matches!(self.engine, Engine::Plain(_))
+    }
+
+    /// Builds the DFA that `is_match` uses, for a pattern that will run on its own (a set
+    /// of many patterns does not need one per pattern, and building them costs time).
+    pub(crate) fn prepare(&self) {
+        if let (Engine::Plain(_), Some(src)) = (&self.engine, &self.plain_source) {
+            self.dfa.get_or_init(|| compile_dfa(src));
+        }
     }
 
     /// Checks the lifted look-aheads (after the main regex matched).
@@ -1159,7 +1168,7 @@ impl Program {
             // excluded paths (`/_next/static/...`) before the automaton reads a byte.
             Engine::Plain(r) => {
                 self.guards_pass(hay)
-                    && match &self.dfa {
+                    && match self.dfa.get().and_then(Option::as_ref) {
                         Some(dfa) => dfa
                             .try_search_fwd(&Input::new(hay).anchored(Anchored::Yes))
                             .map_or_else(|_| r.is_match(hay), |m| m.is_some()),

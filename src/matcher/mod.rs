@@ -537,6 +537,12 @@ impl Matcher {
         if set.is_none() {
             set_ids.iter_mut().for_each(|s| *s = None);
         }
+        // Entries outside the set run alone: give them their prebuilt automaton now.
+        for (entry, id) in entries.iter().zip(&set_ids) {
+            if id.is_none() {
+                entry.path.prepare();
+            }
+        }
         let all_in_set = set.is_some() && set_ids.iter().all(Option::is_some);
         Matcher {
             inner: Arc::new(Inner {

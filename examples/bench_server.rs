@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use http::HeaderValue;
 use tower::Layer;
-use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse};
 
 const STATIC: &str = "/((?!_next/static|_next/image|favicon.ico).*)";
 
@@ -67,35 +67,22 @@ async fn main() -> std::io::Result<()> {
     match variant.as_str() {
         "bare" => axum::serve(listener, router()).await,
         "from_fn" => axum::serve(listener, router().layer(middleware::from_fn(by_hand))).await,
-        "redirect" => {
-            let app = ProxyLayer::new(redirect)
-                .with_matcher(matcher)
-                .layer(router());
-            axum::serve(
-                listener,
-                axum::ServiceExt::<Request>::into_make_service(app),
-            )
-            .await
-        }
-        "rewrite" => {
-            let app = ProxyLayer::new(rewrite)
-                .with_matcher(matcher)
-                .layer(router());
-            axum::serve(
-                listener,
-                axum::ServiceExt::<Request>::into_make_service(app),
-            )
-            .await
-        }
-        _ => {
-            let app = ProxyLayer::new(add_header)
-                .with_matcher(matcher)
-                .layer(router());
-            axum::serve(
-                listener,
-                axum::ServiceExt::<Request>::into_make_service(app),
-            )
-            .await
-        }
+        "redirect" => serve_proxied(listener, ProxyLayer::new(redirect), matcher).await,
+        "rewrite" => serve_proxied(listener, ProxyLayer::new(rewrite), matcher).await,
+        _ => serve_proxied(listener, ProxyLayer::new(add_header), matcher).await,
     }
+}
+
+/// Serves the router behind `layer`, selected by `matcher`.
+async fn serve_proxied<F: ProxyFn>(
+    listener: tokio::net::TcpListener,
+    layer: ProxyLayer<F>,
+    matcher: Matcher,
+) -> std::io::Result<()> {
+    let app = layer.with_matcher(matcher).layer(router());
+    axum::serve(
+        listener,
+        axum::ServiceExt::<Request>::into_make_service(app),
+    )
+    .await
 }

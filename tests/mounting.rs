@@ -76,12 +76,25 @@ fn assert_mount_hint(logs: &LogCapture) {
     );
 }
 
-// --- Router::layer ------------------------------------------------------------------------
+/// The two ways of adding the layer after routing.
+#[derive(Clone, Copy)]
+enum Mount {
+    Layer,
+    RouteLayer,
+}
 
-#[tokio::test]
-async fn router_layer_next_reaches_the_handler_with_response_headers() {
+impl Mount {
+    fn apply(self, router: Router) -> Router {
+        match self {
+            Mount::Layer => router.layer(ProxyLayer::new(proxy)),
+            Mount::RouteLayer => router.route_layer(ProxyLayer::new(proxy)),
+        }
+    }
+}
+
+async fn next_reaches_the_handler_with_response_headers(mount: Mount) {
     let counters = Counters::default();
-    let app = routes(&counters).layer(ProxyLayer::new(proxy));
+    let app = mount.apply(routes(&counters));
     let response = send(&app, get_req("/plain")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header_values(&response, "x-proxy"), ["next"]);
@@ -89,30 +102,29 @@ async fn router_layer_next_reaches_the_handler_with_response_headers() {
     assert_eq!(Counters::get(&counters.plain), 1);
 }
 
-#[tokio::test]
-async fn router_layer_redirect_works() {
+async fn redirect_works(mount: Mount) {
     let counters = Counters::default();
-    let app = routes(&counters).layer(ProxyLayer::new(proxy));
+    let app = mount.apply(routes(&counters));
     let response = send(&app, get_req("/about")).await;
     assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(location(&response), "/new");
 }
 
-#[tokio::test]
-async fn router_layer_respond_works() {
+async fn respond_works(mount: Mount) {
     let counters = Counters::default();
-    let app = routes(&counters).layer(ProxyLayer::new(proxy));
+    let app = mount.apply(routes(&counters));
     let response = send(&app, get_req("/deny")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(body_string(response).await, "denied by proxy");
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn router_layer_rewrite_is_500_runs_no_handler_and_logs_the_mount() {
+/// A rewrite answers 500, runs neither the old nor the new handler, and logs the mount hint
+/// (which also names `mentions`).
+async fn rewrite_is_500_runs_no_handler_and_logs_the_mount(mount: Mount, mentions: &str) {
     let logs = LogCapture::default();
     let _guard = tracing::subscriber::set_default(logs.subscriber());
     let counters = Counters::default();
-    let app = routes(&counters).layer(ProxyLayer::new(proxy));
+    let app = mount.apply(routes(&counters));
     let response = send(&app, get_req("/old")).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_ne!(body_string(response).await, "old handler");
@@ -122,7 +134,31 @@ async fn router_layer_rewrite_is_500_runs_no_handler_and_logs_the_mount() {
         "the old handler must not run"
     );
     assert_eq!(Counters::get(&counters.new), 0);
+    let text = logs.contents();
+    assert!(text.contains(mentions), "log mentions {mentions}: {text}");
     assert_mount_hint(&logs);
+}
+
+// --- Router::layer ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn router_layer_next_reaches_the_handler_with_response_headers() {
+    next_reaches_the_handler_with_response_headers(Mount::Layer).await;
+}
+
+#[tokio::test]
+async fn router_layer_redirect_works() {
+    redirect_works(Mount::Layer).await;
+}
+
+#[tokio::test]
+async fn router_layer_respond_works() {
+    respond_works(Mount::Layer).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn router_layer_rewrite_is_500_runs_no_handler_and_logs_the_mount() {
+    rewrite_is_500_runs_no_handler_and_logs_the_mount(Mount::Layer, "Router::layer").await;
 }
 
 /// `Router::layer` also wraps the fallback: a request no route matched has no
@@ -149,53 +185,22 @@ async fn router_layer_rewrite_from_the_fallback_is_500_and_runs_no_handler() {
 
 #[tokio::test]
 async fn route_layer_next_reaches_the_handler_with_response_headers() {
-    let counters = Counters::default();
-    let app = routes(&counters).route_layer(ProxyLayer::new(proxy));
-    let response = send(&app, get_req("/plain")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header_values(&response, "x-proxy"), ["next"]);
-    assert_eq!(body_string(response).await, "plain handler");
-    assert_eq!(Counters::get(&counters.plain), 1);
+    next_reaches_the_handler_with_response_headers(Mount::RouteLayer).await;
 }
 
 #[tokio::test]
 async fn route_layer_redirect_works() {
-    let counters = Counters::default();
-    let app = routes(&counters).route_layer(ProxyLayer::new(proxy));
-    let response = send(&app, get_req("/about")).await;
-    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
-    assert_eq!(location(&response), "/new");
+    redirect_works(Mount::RouteLayer).await;
 }
 
 #[tokio::test]
 async fn route_layer_respond_works() {
-    let counters = Counters::default();
-    let app = routes(&counters).route_layer(ProxyLayer::new(proxy));
-    let response = send(&app, get_req("/deny")).await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(body_string(response).await, "denied by proxy");
+    respond_works(Mount::RouteLayer).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn route_layer_rewrite_is_500_runs_no_handler_and_logs_the_mount() {
-    let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber());
-    let counters = Counters::default();
-    let app = routes(&counters).route_layer(ProxyLayer::new(proxy));
-    let response = send(&app, get_req("/old")).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(
-        Counters::get(&counters.old),
-        0,
-        "the old handler must not run"
-    );
-    assert_eq!(Counters::get(&counters.new), 0);
-    let text = logs.contents();
-    assert!(
-        text.contains("route_layer"),
-        "log mentions route_layer: {text}"
-    );
-    assert_mount_hint(&logs);
+    rewrite_is_500_runs_no_handler_and_logs_the_mount(Mount::RouteLayer, "route_layer").await;
 }
 
 /// For contrast: wrapping the whole Router, the same proxy rewrites `/old` to `/new`.

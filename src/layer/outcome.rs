@@ -41,27 +41,48 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
             Step::Respond(response)
         }
         Action::Redirect(target, status) => {
-            let base = request_url(&parts);
-            let Some(target) = resolve(&base, &target) else {
-                return refuse(&parts, "redirect destination is not a valid URL", &target);
-            };
-            let location = if target.origin() == base.origin() {
-                relative(&target)
+            let location = if is_plain_local_path(&target) {
+                // Resolving would give back the same path and query: skip the URL parser.
+                HeaderValue::from_str(&target).map_err(|_| target)
             } else {
-                target.to_string()
+                let base = request_url(&parts);
+                let Some(target) = resolve(&base, &target) else {
+                    return refuse(&parts, "redirect destination is not a valid URL", &target);
+                };
+                let location = if target.origin() == base.origin() {
+                    relative(&target)
+                } else {
+                    target.to_string()
+                };
+                HeaderValue::try_from(location).map_err(|_| target.to_string())
             };
-            let Ok(location) = HeaderValue::try_from(location) else {
-                return refuse(
-                    &parts,
-                    "redirect destination is not a valid header value",
-                    target.as_str(),
-                );
+            let location = match location {
+                Ok(location) => location,
+                Err(target) => {
+                    return refuse(
+                        &parts,
+                        "redirect destination is not a valid header value",
+                        &target,
+                    )
+                }
             };
             let mut response = Response::new(axum::body::Body::empty());
             *response.status_mut() = status;
             response.headers_mut().insert(LOCATION, location);
             extras.apply(response.headers_mut());
             Step::Respond(response)
+        }
+        Action::Rewrite(target) if is_plain_local_path(&target) => {
+            if already_routed(&parts) {
+                return refuse_after_routing(&parts, &target);
+            }
+            let uri = PathAndQuery::try_from(target.as_str())
+                .ok()
+                .and_then(|path_and_query| with_path_and_query(&parts.uri, path_and_query));
+            let Some(uri) = uri else {
+                return refuse(&parts, "rewrite destination is not a valid URI", &target);
+            };
+            rewrite_to(&decision, parts, body, uri, extras)
         }
         Action::Rewrite(target) => {
             let base = request_url(&parts);
@@ -76,20 +97,7 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                 );
             }
             if already_routed(&parts) {
-                // The router already chose a handler for this request: calling on would serve
-                // the old route (or the fallback) under the new path, so fail loudly instead.
-                tracing::error!(
-                    path = %parts.uri.path(),
-                    destination = %target,
-                    "ProxyLayer cannot rewrite after routing: it runs inside a Router (added \
-                     with Router::layer, Router::route_layer or as a route's service). Wrap \
-                     the whole Router instead: `ProxyLayer::new(proxy).layer(router)` and \
-                     serve it with `axum::ServiceExt::into_make_service`"
-                );
-                return Step::Respond(error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal Server Error",
-                ));
+                return refuse_after_routing(&parts, target.as_str());
             }
             let Some(uri) = rewritten_uri(&parts.uri, &target) else {
                 return refuse(
@@ -98,14 +106,77 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                     target.as_str(),
                 );
             };
-            if parts.extensions.get::<OriginalUri>().is_none() {
-                parts.extensions.insert(OriginalUri(parts.uri.clone()));
-            }
-            parts.uri = uri;
-            edit_request(&decision, &mut parts);
-            Step::Forward(Request::from_parts(parts, body), extras)
+            rewrite_to(&decision, parts, body, uri, extras)
         }
     }
+}
+
+/// Sends the request on under `uri`, keeping the URI it came with for handlers.
+fn rewrite_to<B>(
+    decision: &ProxyResponse,
+    mut parts: Parts,
+    body: B,
+    uri: Uri,
+    extras: ResponseExtras,
+) -> Step<B> {
+    if parts.extensions.get::<OriginalUri>().is_none() {
+        parts.extensions.insert(OriginalUri(parts.uri.clone()));
+    }
+    parts.uri = uri;
+    edit_request(decision, &mut parts);
+    Step::Forward(Request::from_parts(parts, body), extras)
+}
+
+/// The router already chose a handler for this request: calling on would serve the old
+/// route (or the fallback) under the new path, so fail loudly instead.
+fn refuse_after_routing<B>(parts: &Parts, destination: &str) -> Step<B> {
+    tracing::error!(
+        path = %parts.uri.path(),
+        destination,
+        "ProxyLayer cannot rewrite after routing: it runs inside a Router (added \
+         with Router::layer, Router::route_layer or as a route's service). Wrap \
+         the whole Router instead: `ProxyLayer::new(proxy).layer(router)` and \
+         serve it with `axum::ServiceExt::into_make_service`"
+    );
+    Step::Respond(error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+    ))
+}
+
+/// Whether `destination` is a path on this origin (with an optional query) that the URL
+/// parser would give back unchanged: one leading `/` (not `//` or `/\`, which name another
+/// host), no dot segment, no fragment, and only characters that neither the path nor the
+/// query percent-encode set of the URL Standard touches (`%` only before two hex digits).
+/// Most redirects and rewrites are like this (`/login?from=%2Fdashboard`), and skipping the
+/// parser halves their cost.
+pub(crate) fn is_plain_local_path(destination: &str) -> bool {
+    let bytes = destination.as_bytes();
+    if bytes.first() != Some(&b'/') || matches!(bytes.get(1), Some(b'/' | b'\\')) {
+        return false;
+    }
+    let mut in_query = false;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let plain = match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
+            b'-' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';'
+            | b'=' | b':' | b'@' | b'/' => true,
+            // A dot segment (`/.`, `/..`) would be removed by the parser.
+            b'.' => in_query || bytes[i - 1] != b'/',
+            b'?' => {
+                in_query = true;
+                true
+            }
+            b'%' => bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)),
+            _ => false,
+        };
+        if !plain {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether an axum `Router` has routed this request already. The router sets `MatchedPath`
@@ -194,8 +265,12 @@ fn rewritten_uri(original: &Uri, target: &Url) -> Option<Uri> {
         path_and_query.push('?');
         path_and_query.push_str(query);
     }
+    with_path_and_query(original, PathAndQuery::try_from(path_and_query).ok()?)
+}
+
+fn with_path_and_query(original: &Uri, path_and_query: PathAndQuery) -> Option<Uri> {
     let mut parts = original.clone().into_parts();
-    parts.path_and_query = Some(PathAndQuery::try_from(path_and_query).ok()?);
+    parts.path_and_query = Some(path_and_query);
     Uri::from_parts(parts).ok()
 }
 
@@ -241,5 +316,46 @@ mod tests {
         let target = resolve(&base(), "/api/echo/a:b%20c?y=2").unwrap();
         let uri = rewritten_uri(&original, &target).unwrap();
         assert_eq!(uri, "/api/echo/a:b%20c?y=2");
+    }
+
+    /// The fast path must agree with the URL parser wherever it is taken: every destination
+    /// it accepts resolves, on the origin, to itself.
+    #[test]
+    fn plain_local_paths_resolve_to_themselves() {
+        let alphabet: Vec<char> = "/aZ09.-_~!$&'()*+,;=:@?%#\\ \"<>`{}|^[]\té2fF"
+            .chars()
+            .collect();
+        let mut accepted = 0;
+        // Every string of up to 3 characters from the alphabet, after a leading `/`.
+        let mut stack = vec![String::from("/")];
+        while let Some(destination) = stack.pop() {
+            if is_plain_local_path(&destination) {
+                accepted += 1;
+                let url = resolve(&base(), &destination).expect("resolves");
+                assert_eq!(url.origin(), base().origin(), "{destination:?}");
+                assert_eq!(relative(&url), destination, "{destination:?}");
+            }
+            if destination.chars().count() < 4 {
+                for c in &alphabet {
+                    stack.push(format!("{destination}{c}"));
+                }
+            }
+        }
+        assert!(accepted > 1_000, "only {accepted} accepted");
+        for rejected in [
+            "//evil.example",
+            "/\\evil",
+            "/./a",
+            "/a/..",
+            "/a#b",
+            "/a b",
+            "a",
+            "",
+        ] {
+            assert!(!is_plain_local_path(rejected), "{rejected:?}");
+        }
+        for plain in ["/login?from=%2Fdashboard", "/a.b/c..d", "/x?y=../z", "/"] {
+            assert!(is_plain_local_path(plain), "{plain:?}");
+        }
     }
 }

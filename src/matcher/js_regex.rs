@@ -922,40 +922,112 @@ pub(crate) struct Guard {
 impl Guard {
     fn body_matches(&self, rest: &str) -> bool {
         match &self.sequences {
-            Some(alts) => alts.iter().any(|seq| {
-                let mut chars = rest.chars();
-                seq.iter().all(|set| {
-                    chars
-                        .next()
-                        .is_some_and(|c| set.iter().any(|&(lo, hi)| lo <= c && c <= hi))
-                })
-            }),
+            Some(alts) => alts.iter().any(|seq| seq.matches_prefix(rest)),
             None => self.regex.is_match(rest),
         }
     }
 }
 
-/// Character sets, one per position.
-type Sequence = Vec<Vec<(char, char)>>;
+/// The characters one position of a [`Sequence`] accepts: ASCII as a bit set, tested per
+/// byte without decoding (paths are nearly all ASCII), the rest as ranges.
+#[derive(Debug, Clone)]
+struct Position {
+    ascii: u128,
+    other: Box<[(char, char)]>,
+}
+
+impl Position {
+    fn new(ranges: &[(char, char)]) -> Self {
+        let mut ascii = 0u128;
+        let mut other = Vec::new();
+        for &(lo, hi) in ranges {
+            for c in (lo as u32)..=(hi as u32).min(0x7f) {
+                ascii |= 1 << c;
+            }
+            if hi as u32 >= 0x80 {
+                other.push((lo.max('\u{80}'), hi));
+            }
+        }
+        Position {
+            ascii,
+            other: other.into(),
+        }
+    }
+}
+
+/// One alternative of a look-ahead body: a fixed run of positions, tested as a prefix.
+#[derive(Debug, Clone)]
+struct Sequence {
+    positions: Box<[Position]>,
+    /// The bytes, when every position is one ASCII character (`_next/static`): a plain
+    /// prefix comparison.
+    literal: Option<Box<[u8]>>,
+}
+
+impl Sequence {
+    fn new(positions: Vec<Position>) -> Self {
+        let literal = positions
+            .iter()
+            .map(|p| {
+                (p.other.is_empty() && p.ascii.count_ones() == 1)
+                    .then(|| p.ascii.trailing_zeros() as u8)
+            })
+            .collect();
+        Sequence {
+            positions: positions.into(),
+            literal,
+        }
+    }
+
+    fn matches_prefix(&self, hay: &str) -> bool {
+        if let Some(literal) = &self.literal {
+            return hay.as_bytes().starts_with(literal);
+        }
+        let bytes = hay.as_bytes();
+        let mut at = 0;
+        for position in self.positions.iter() {
+            let Some(&byte) = bytes.get(at) else {
+                return false;
+            };
+            if byte < 0x80 {
+                if position.ascii & (1 << byte) == 0 {
+                    return false;
+                }
+                at += 1;
+            } else {
+                // `at` is on a character boundary: every step so far was a whole character.
+                let Some(c) = hay[at..].chars().next() else {
+                    return false;
+                };
+                if !position.other.iter().any(|&(lo, hi)| lo <= c && c <= hi) {
+                    return false;
+                }
+                at += c.len_utf8();
+            }
+        }
+        true
+    }
+}
 
 /// A lifted look-ahead: byte offset, whether it must match, body.
 type Lifted = (usize, bool, Node);
 
 /// `body` as alternatives of fixed-length sequences of characters/classes.
 fn sequences(body: &Node) -> Option<Vec<Sequence>> {
-    fn position(n: &Node) -> Option<Vec<(char, char)>> {
+    fn position(n: &Node) -> Option<Position> {
         match n {
-            Node::Char(c) => Some(vec![(*c, *c)]),
-            Node::Class(r) => Some(r.clone()),
+            Node::Char(c) => Some(Position::new(&[(*c, *c)])),
+            Node::Class(r) => Some(Position::new(r)),
             _ => None,
         }
     }
     fn branch(n: &Node) -> Option<Sequence> {
-        match n {
+        let positions: Option<Vec<Position>> = match n {
             Node::Concat(items) => items.iter().map(position).collect(),
-            Node::Group(None, inner) => branch(inner),
+            Node::Group(None, inner) => return branch(inner),
             other => Some(vec![position(other)?]),
-        }
+        };
+        Some(Sequence::new(positions?))
     }
     match body {
         Node::Alt(branches) => branches.iter().map(branch).collect(),
@@ -1330,6 +1402,10 @@ mod tests {
             "",
             "é",
             "_next/static",
+            "faviconéico",
+            "favicon\u{2028}ico",
+            "\u{7f}c",
+            "ac",
         ] {
             for g in p.guards.iter().chain(&q.guards) {
                 assert_eq!(g.body_matches(hay), g.regex.is_match(hay), "{hay:?}");

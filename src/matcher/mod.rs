@@ -195,6 +195,13 @@ pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Whether a path has forms other than itself: a `%` to decode or a `//` to collapse.
+// Measured under callgrind (scripts/profile.sh): a hand-written word-at-a-time scan cost as
+// many instructions as these two library searches on a 20-byte path.
+fn has_other_forms(path: &str) -> bool {
+    path.contains('%') || path.contains("//")
+}
+
 /// Collapses runs of `/` into one.
 fn collapse_slashes(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -609,7 +616,7 @@ impl Matcher {
         if let Some(i) = self.first_holding(request, raw) {
             return Found::HitRaw(i);
         }
-        if !raw.contains('%') && !raw.contains("//") {
+        if !has_other_forms(raw) {
             return Found::Miss;
         }
         let forms = Forms::of(raw);

@@ -1,0 +1,76 @@
+//! A fixed number of requests through one case of the layer bench, for instruction counts
+//! under callgrind (`scripts/profile.sh`), which are repeatable on a shared machine where
+//! times are not.
+//!
+//! `cargo bench --bench profile -- <case> <requests>`; cases: `bare`, `unmatched`, `next`,
+//! `rewrite`, `redirect`.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::task::{Context, Poll, Waker};
+
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
+use tower::{service_fn, Layer, Service};
+use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+
+async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    match req.path() {
+        "/rewrite" => ProxyResponse::rewrite("/target"),
+        "/redirect" => ProxyResponse::redirect("/target"),
+        _ => ProxyResponse::next().header("x-proxy", "ran"),
+    }
+}
+
+fn bare(
+) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send> + Clone {
+    service_fn(|_req: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::empty())) })
+}
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+fn drive<S>(mut service: S, path: &'static str, requests: usize)
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    for _ in 0..requests {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        black_box(run(service.call(request)).unwrap());
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; take the first two other arguments.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let case = args.first().map_or("unmatched", String::as_str);
+    let requests: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let matcher = Matcher::new(["/((?!_next/static|_next/image|favicon.ico).*)"]).unwrap();
+    let proxied = || {
+        ProxyLayer::new(proxy)
+            .with_matcher(matcher.clone())
+            .layer(bare())
+    };
+    match case {
+        "bare" => drive(bare(), "/_next/static/app.js", requests),
+        "unmatched" => drive(proxied(), "/_next/static/app.js", requests),
+        "next" => drive(proxied(), "/page", requests),
+        "rewrite" => drive(proxied(), "/rewrite", requests),
+        "redirect" => drive(proxied(), "/redirect", requests),
+        other => {
+            eprintln!("unknown case {other:?}: bare, unmatched, next, rewrite or redirect");
+            std::process::exit(2);
+        }
+    }
+}

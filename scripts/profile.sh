@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Instructions per request for each case of benches/profile.rs, counted by callgrind:
+# repeatable on a shared machine, unlike times.
+#
+#   bash scripts/profile.sh            (then: callgrind_annotate target/profile/<case>.out)
+#
+# Each case runs twice (1,000 and 11,000 requests); the difference / 10,000 is the cost of
+# one request, without the start-up and the matcher's compilation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+bin=$(cargo bench --bench profile --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "profile" and m.get("executable"):
+        print(m["executable"])')
+mkdir -p target/profile
+count() { # case requests -> instructions
+  valgrind --tool=callgrind --callgrind-out-file="target/profile/$1.$2.out" "$bin" "$1" "$2" 2>&1 |
+    awk '/Collected :/ {print $4}'
+}
+declare -A per
+for case in bare unmatched next rewrite redirect; do
+  small=$(count "$case" 1000)
+  large=$(count "$case" 11000)
+  per[$case]=$(( (large - small) / 10000 ))
+  cp "target/profile/$case.11000.out" "target/profile/$case.out"
+done
+echo "instructions per request (callgrind, $(date -u +%F), $(nproc) cores):"
+for case in bare unmatched next rewrite redirect; do
+  echo "  $case: ${per[$case]} (over bare: $(( per[$case] - per[bare] )))"
+done

@@ -6,14 +6,16 @@
 //!   static paths (matcher `/((?!_next/static|_next/image|favicon.ico).*)`);
 //! - `from_fn`: the same job written by hand with `axum::middleware::from_fn`;
 //! - `redirect`, `rewrite`: the layer answering every request with a redirect, or rewriting
-//!   it to another route.
+//!   it to another route;
+//! - `from_fn_redirect`: the redirect written by hand with `from_fn`, for comparison (a
+//!   rewrite has no `from_fn` equivalent: after routing it cannot reach another route).
 //!
 //! Run: `VARIANT=proxy cargo run --release --example bench_server` (on `$ADDR`, default
 //! 127.0.0.1:3000), then `curl -i http://127.0.0.1:3000/page`.
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use http::HeaderValue;
@@ -44,10 +46,7 @@ async fn rewrite(_: ProxyRequest) -> ProxyResponse {
 /// The hand-written equivalent of `add_header` behind the matcher: a prefix test per
 /// excluded path, which is what people write with `from_fn`.
 async fn by_hand(request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let skip = ["/_next/static", "/_next/image", "/favicon.ico"]
-        .iter()
-        .any(|prefix| path[1..].starts_with(&prefix[1..]));
+    let skip = is_static(request.uri().path());
     let mut response = next.run(request).await;
     if !skip {
         response
@@ -55,6 +54,20 @@ async fn by_hand(request: Request, next: Next) -> Response {
             .insert("x-frame-options", HeaderValue::from_static("DENY"));
     }
     response
+}
+
+/// The hand-written equivalent of `redirect`.
+async fn redirect_by_hand(request: Request, next: Next) -> Response {
+    if is_static(request.uri().path()) {
+        return next.run(request).await;
+    }
+    Redirect::temporary("/target").into_response()
+}
+
+fn is_static(path: &str) -> bool {
+    ["/_next/static", "/_next/image", "/favicon.ico"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 #[tokio::main]
@@ -67,6 +80,10 @@ async fn main() -> std::io::Result<()> {
     match variant.as_str() {
         "bare" => axum::serve(listener, router()).await,
         "from_fn" => axum::serve(listener, router().layer(middleware::from_fn(by_hand))).await,
+        "from_fn_redirect" => {
+            let app = router().layer(middleware::from_fn(redirect_by_hand));
+            axum::serve(listener, app).await
+        }
         "redirect" => serve_proxied(listener, ProxyLayer::new(redirect), matcher).await,
         "rewrite" => serve_proxied(listener, ProxyLayer::new(rewrite), matcher).await,
         _ => serve_proxied(listener, ProxyLayer::new(add_header), matcher).await,

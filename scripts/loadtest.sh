@@ -28,11 +28,11 @@ run() { # variant path -> requests per second
 }
 
 declare -A total
-variants=(bare:/page proxy:/page from_fn:/page proxy_static:/_next/static/app.js bare_static:/_next/static/app.js redirect:/page rewrite:/page)
+variants=(bare:/page proxy:/page from_fn:/page proxy_static:/_next/static/app.js bare_static:/_next/static/app.js redirect:/page from_fn_redirect:/page rewrite:/page bare_target:/target)
 for round in $(seq 1 "$rounds"); do
   for entry in "${variants[@]}"; do
     name=${entry%%:*}; path=${entry#*:}
-    variant=${name%_static}
+    variant=${name%_static}; variant=${variant%_target}
     rps=$(run "$variant" "$path")
     total[$name]=$(python3 -c "print(${total[$name]:-0} + $rps)")
     echo "round $round $name $path: $rps req/s"
@@ -48,5 +48,5 @@ echo "ratios:"
 echo "  proxy / bare                  = $(ratio proxy bare)   (target >= 0.95)"
 echo "  proxy / from_fn               = $(ratio proxy from_fn)   (target >= 1.0)"
 echo "  proxy_static / bare_static    = $(ratio proxy_static bare_static)   (unmatched requests)"
-echo "  redirect / bare               = $(ratio redirect bare)"
-echo "  rewrite / bare                = $(ratio rewrite bare)"
+echo "  redirect / from_fn_redirect   = $(ratio redirect from_fn_redirect)   (redirect-heavy)"
+echo "  rewrite / bare_target         = $(ratio rewrite bare_target)   (rewrite-heavy: /page served as /target)"

@@ -236,7 +236,9 @@ fn forwarded_for(element: &str) -> Option<IpAddr> {
         .into_iter()
         .find_map(|pair| {
             let (name, value) = pair.split_once('=')?;
-            name.trim().eq_ignore_ascii_case("for").then_some(value.trim())
+            name.trim()
+                .eq_ignore_ascii_case("for")
+                .then_some(value.trim())
         })?;
     let value = unquote(pair)?;
     parse_node(&value)
@@ -306,8 +308,14 @@ mod tests {
             ("for=192.0.2.60", Some("192.0.2.60")),
             ("For=\"192.0.2.60:8080\"", Some("192.0.2.60")),
             ("for=\"[2001:db8:cafe::17]\"", Some("2001:db8:cafe::17")),
-            ("for=\"[2001:db8:cafe::17]:4711\"", Some("2001:db8:cafe::17")),
-            ("proto=https;for=198.51.100.17;by=203.0.113.43", Some("198.51.100.17")),
+            (
+                "for=\"[2001:db8:cafe::17]:4711\"",
+                Some("2001:db8:cafe::17"),
+            ),
+            (
+                "proto=https;for=198.51.100.17;by=203.0.113.43",
+                Some("198.51.100.17"),
+            ),
             ("for=\"[::ffff:192.0.2.1]\"", Some("192.0.2.1")),
             ("for=unknown", None),
             ("for=_hidden", None),
@@ -333,7 +341,10 @@ mod tests {
         let cases: &[(&str, Option<&str>)] = &[
             ("203.0.113.195", Some("203.0.113.195")),
             ("203.0.113.195:41237", Some("203.0.113.195")),
-            ("2001:db8:85a3::8a2e:370:7334", Some("2001:db8:85a3::8a2e:370:7334")),
+            (
+                "2001:db8:85a3::8a2e:370:7334",
+                Some("2001:db8:85a3::8a2e:370:7334"),
+            ),
             ("[2001:db8::1]:443", Some("2001:db8::1")),
             ("[2001:db8::1]", Some("2001:db8::1")),
             ("::ffff:198.51.100.4", Some("198.51.100.4")),
@@ -352,21 +363,46 @@ mod tests {
         let proxies = TrustedProxies::hops(1);
         assert_eq!(
             proxies.hops_from_right(&map),
-            [Some(ip("3.3.3.3")), Some(ip("2.2.2.2")), Some(ip("1.1.1.1"))]
+            [
+                Some(ip("3.3.3.3")),
+                Some(ip("2.2.2.2")),
+                Some(ip("1.1.1.1"))
+            ]
         );
         let peer = Some(ip("10.0.0.1"));
         // Two proxies: the peer and 3.3.3.3; three: 2.2.2.2 too.
-        assert_eq!(TrustedProxies::hops(2).client_ip(peer, &map), Some(ip("2.2.2.2")));
-        assert_eq!(TrustedProxies::hops(3).client_ip(peer, &map), Some(ip("1.1.1.1")));
+        assert_eq!(
+            TrustedProxies::hops(2).client_ip(peer, &map),
+            Some(ip("2.2.2.2"))
+        );
+        assert_eq!(
+            TrustedProxies::hops(3).client_ip(peer, &map),
+            Some(ip("1.1.1.1"))
+        );
         // More proxies than hops: the left-most hop.
-        assert_eq!(TrustedProxies::hops(9).client_ip(peer, &map), Some(ip("1.1.1.1")));
+        assert_eq!(
+            TrustedProxies::hops(9).client_ip(peer, &map),
+            Some(ip("1.1.1.1"))
+        );
     }
 
     #[test]
     fn garbage_never_panics() {
         let lines = [
-            "", ",,,", "\"", "for=\"", "[", "[]:", "[::1", "::::", "for=\"\\", "; ; ;", "=,=",
-            "for=[::1]]", "999.999.999.999", "for=\"[2001:db8::1]:99999\"",
+            "",
+            ",,,",
+            "\"",
+            "for=\"",
+            "[",
+            "[]:",
+            "[::1",
+            "::::",
+            "for=\"\\",
+            "; ; ;",
+            "=,=",
+            "for=[::1]]",
+            "999.999.999.999",
+            "for=\"[2001:db8::1]:99999\"",
         ];
         for header in [
             ForwardedHeader::XForwardedFor,

@@ -134,9 +134,7 @@ impl FromStr for IpRange {
             Some((address, prefix)) => (address, Some(prefix)),
             None => (text, None),
         };
-        let network: IpAddr = address
-            .parse()
-            .map_err(|_| error(Reason::BadAddress))?;
+        let network: IpAddr = address.parse().map_err(|_| error(Reason::BadAddress))?;
         let prefix = match prefix {
             None => bits_of(network),
             // Digits only: `u8::from_str` would also take `+8`.
@@ -291,7 +289,10 @@ impl fmt::Display for IpRangeError {
             Reason::BadAddress => f.write_str("not an IPv4 or IPv6 address"),
             Reason::BadPrefix => f.write_str("the prefix after '/' is not a number of bits"),
             Reason::PrefixTooLong { prefix, bits } => {
-                write!(f, "a /{prefix} prefix is longer than the address ({bits} bits)")
+                write!(
+                    f,
+                    "a /{prefix} prefix is longer than the address ({bits} bits)"
+                )
             }
             Reason::HostBitsSet { prefix, masked } => write!(
                 f,
@@ -322,14 +323,29 @@ mod tests {
             ("v4 /0 not v6", "0.0.0.0/0", "2001:db8::1", false),
             ("v4 single", "198.51.100.7", "198.51.100.7", true),
             ("v4 single other", "198.51.100.7", "198.51.100.8", false),
-            ("v4 range, mapped client", "10.0.0.0/8", "::ffff:10.9.9.9", true),
+            (
+                "v4 range, mapped client",
+                "10.0.0.0/8",
+                "::ffff:10.9.9.9",
+                true,
+            ),
             ("v6 /32", "2001:db8::/32", "2001:db8:ffff::1", true),
             ("v6 /32 outside", "2001:db8::/32", "2001:db9::1", false),
             ("v6 /0", "::/0", "::1", true),
             ("v6 /128", "::1/128", "::1", true),
             ("v6 range not v4", "::/0", "127.0.0.1", false),
-            ("mapped range is v4", "::ffff:10.0.0.0/104", "10.1.2.3", true),
-            ("mapped range excludes", "::ffff:10.0.0.0/104", "11.1.2.3", false),
+            (
+                "mapped range is v4",
+                "::ffff:10.0.0.0/104",
+                "10.1.2.3",
+                true,
+            ),
+            (
+                "mapped range excludes",
+                "::ffff:10.0.0.0/104",
+                "11.1.2.3",
+                false,
+            ),
         ];
         for (name, range, addr, expected) in cases {
             let parsed: IpRange = range.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -365,7 +381,10 @@ mod tests {
                 "2001:db8::1/32",
                 r#"invalid IP range "2001:db8::1/32": bits are set after the /32 prefix (the range is 2001:db8::/32)"#,
             ),
-            ("example.com", r#"invalid IP range "example.com": not an IPv4 or IPv6 address"#),
+            (
+                "example.com",
+                r#"invalid IP range "example.com": not an IPv4 or IPv6 address"#,
+            ),
         ];
         for (input, message) in cases {
             let err = input.parse::<IpRange>().unwrap_err();

@@ -58,9 +58,10 @@ impl GeoDatabase {
         };
         let geo = Geo {
             country: city.country.iso_code.map(str::to_owned),
-            region: city.subdivisions.first().and_then(|s| {
-                s.iso_code.or(s.names.english).map(str::to_owned)
-            }),
+            region: city
+                .subdivisions
+                .first()
+                .and_then(|s| s.iso_code.or(s.names.english).map(str::to_owned)),
             city: city.city.names.english.map(str::to_owned),
             latitude: city.location.latitude,
             longitude: city.location.longitude,

@@ -16,13 +16,16 @@
 //! [`IpAllowlist`] checks an address against CIDR ranges.
 //!
 //! ```
-//! use axum::{routing::get, Router};
+//! use std::net::SocketAddr;
+//! use axum::extract::ConnectInfo;
+//! use axum::{body::Body, routing::get, Router};
 //! use http::StatusCode;
-//! use tower::Layer;
+//! use tower::{Layer, ServiceExt};
 //! use tower_proxy_fn::context::{Cdn, IpAllowlist, TrustedProxies};
 //! use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let office = IpAllowlist::parse(["203.0.113.0/24", "2001:db8::/32"])?;
 //! let proxy = move |req: ProxyRequest| {
 //!     let allowed = req.client_ip().is_some_and(|ip| office.contains(ip));
@@ -34,12 +37,29 @@
 //!         }
 //!     }
 //! };
+//! let router: Router = Router::new().route("/", get(|| async { "hi" }));
 //! let app = ProxyLayer::new(proxy)
 //!     // One load balancer in front: the right-most X-Forwarded-For address is the client.
 //!     .trust_proxies(TrustedProxies::hops(1))
 //!     .geo_from(Cdn::Cloudflare)
-//!     .layer(Router::new().route("/", get(|| async { "hi" })));
-//! # let _ = app;
+//!     .layer(router);
+//!
+//! // Served with `into_make_service_with_connect_info::<SocketAddr>()`, each request
+//! // carries its peer: here the load balancer, 10.0.0.2.
+//! let request = |forwarded_for: &str| {
+//!     let mut request = http::Request::get("/")
+//!         .header("x-forwarded-for", forwarded_for)
+//!         .body(Body::empty())
+//!         .unwrap();
+//!     let peer: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+//!     request.extensions_mut().insert(ConnectInfo(peer));
+//!     request
+//! };
+//! let inside = app.clone().oneshot(request("203.0.113.50")).await?;
+//! assert_eq!(inside.status(), StatusCode::OK);
+//! // The client wrote an office address; the load balancer appended the real one.
+//! let spoofed = app.oneshot(request("203.0.113.50, 198.51.100.9")).await?;
+//! assert_eq!(spoofed.status(), StatusCode::FORBIDDEN);
 //! # Ok(())
 //! # }
 //! ```

@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let list = std::env::var("ALLOWED_IPS").unwrap_or_else(|_| "127.0.0.1, ::1".to_owned());
     let allowed: IpAllowlist = list.parse().map_err(|err| format!("ALLOWED_IPS: {err}"))?;
     let proxies = trusted_proxies(&std::env::var("TRUSTED_PROXIES").unwrap_or_default())?;
-    println!("allowed: {allowed}; trusted proxies: {proxies:?}");
+    println!("allowed: {allowed}; trusted proxies: {proxies}");
 
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

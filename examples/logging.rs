@@ -76,6 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .json()
         .flatten_event(true) // fields at the top level, not under "fields"
         .with_current_span(false)
+        .with_span_list(false) // one flat object per line
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
 

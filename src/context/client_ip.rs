@@ -1,6 +1,7 @@
 //! The client's IP address: the connection's peer, or a forwarding header written by
 //! proxies the application trusts.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderMap, HeaderValue};
@@ -214,6 +215,19 @@ impl TrustedProxies {
     }
 }
 
+impl fmt::Display for TrustedProxies {
+    /// `none`, `2 proxies (x-forwarded-for)`, `proxies in 10.0.0.0/8 (forwarded)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.trust {
+            Trust::Nobody => return f.write_str("none"),
+            Trust::Hops(1) => f.write_str("1 proxy")?,
+            Trust::Hops(count) => write!(f, "{count} proxies")?,
+            Trust::Addresses(list) => write!(f, "proxies in {list}")?,
+        }
+        write!(f, " ({})", self.header.name())
+    }
+}
+
 fn visible_text(value: &HeaderValue) -> Option<&str> {
     value.to_str().ok()
 }
@@ -416,6 +430,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn display() {
+        assert_eq!(TrustedProxies::none().to_string(), "none");
+        assert_eq!(
+            TrustedProxies::hops(1).to_string(),
+            "1 proxy (x-forwarded-for)"
+        );
+        let list = IpAllowlist::parse(["10.0.0.0/8", "::1"]).unwrap();
+        let proxies = TrustedProxies::addresses(list).header(ForwardedHeader::Forwarded);
+        assert_eq!(
+            proxies.to_string(),
+            "proxies in 10.0.0.0/8, ::1/128 (forwarded)"
+        );
     }
 
     #[test]

@@ -429,3 +429,25 @@ fn allowlist_example_reads_trusted_proxies_from_the_environment_format() {
         r#"TRUSTED_PROXIES: invalid IP range "10.0.0.0/33": a /33 prefix is longer than the address (32 bits)"#
     );
 }
+
+#[tokio::test]
+async fn the_configuration_reaches_chained_functions_and_read_body_mode() {
+    use tower_proxy_fn::compose::chain;
+
+    async fn first(_: ProxyRequest) -> ProxyResponse {
+        ProxyResponse::next().request_header("x-step", "1")
+    }
+    let app = ProxyLayer::new(chain().then(first).then(whoami))
+        .read_body(1024)
+        .trust_proxies(TrustedProxies::hops(1))
+        .layer(echo_router());
+    let mut request = http::Request::post("/")
+        .header("x-forwarded-for", "198.51.100.23")
+        .body(Body::from("payload"))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo("10.0.0.1:1".parse::<SocketAddr>().unwrap()));
+    let response = send(&app, request).await;
+    assert_eq!(body_json(response).await["ip"], "198.51.100.23");
+}

@@ -451,3 +451,44 @@ async fn the_configuration_reaches_chained_functions_and_read_body_mode() {
     let response = send(&app, request).await;
     assert_eq!(body_json(response).await["ip"], "198.51.100.23");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Header text made of the characters forwarding headers are built from, plus noise.
+    fn header_text() -> impl Strategy<Value = String> {
+        proptest::string::string_regex(r#"[0-9a-fA-F:.,;=\[\]" _\\forwudnk]{0,60}"#).unwrap()
+    }
+
+    fn headers(lines: &[String]) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        for (i, line) in lines.iter().enumerate() {
+            let name = ["x-forwarded-for", "forwarded", "x-real-ip"][i % 3];
+            map.append(name, line.parse().unwrap());
+        }
+        map
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Trusting nobody, or a peer outside the trusted ranges, nothing a client writes
+        /// changes its IP; and no input panics.
+        #[test]
+        fn client_headers_cannot_move_an_untrusted_peer(lines in proptest::collection::vec(header_text(), 0..6)) {
+            let map = headers(&lines);
+            let peer: IpAddr = "198.51.100.7".parse().unwrap();
+            prop_assert_eq!(TrustedProxies::none().client_ip(Some(peer), &map), Some(peer));
+            let ranges = IpAllowlist::parse(["10.0.0.0/8"]).unwrap();
+            for header in [ForwardedHeader::XForwardedFor, ForwardedHeader::Forwarded, ForwardedHeader::XRealIp] {
+                let proxies = TrustedProxies::addresses(ranges.clone()).header(header);
+                prop_assert_eq!(proxies.client_ip(Some(peer), &map), Some(peer));
+                for hops in 1..4 {
+                    // Any answer, but an answer: no panic.
+                    let _ = TrustedProxies::hops(hops).header(header).client_ip(Some(peer), &map);
+                }
+            }
+        }
+    }
+}

@@ -57,6 +57,7 @@
 
 mod background;
 pub mod compose;
+pub mod context;
 mod function;
 mod layer;
 pub mod matcher;

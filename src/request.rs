@@ -1,6 +1,6 @@
 //! [`ProxyRequest`]: what the proxy function can read.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::ConnectInfo;
@@ -11,6 +11,7 @@ use http::{Extensions, HeaderMap, Method, Uri};
 use url::Url;
 
 use crate::background::{BackgroundTasks, TaskOutcome};
+use crate::context::{ContextConfig, Geo, RequestContext};
 use crate::matcher::{Deferred, Params};
 
 /// The request as the proxy function sees it: method, URL, headers, cookies, the client's
@@ -41,6 +42,7 @@ pub struct ProxyRequest {
     cookies: OnceLock<RequestCookies>,
     tasks: BackgroundTasks,
     body: Option<Bytes>,
+    context: RequestContext,
 }
 
 impl ProxyRequest {
@@ -57,7 +59,14 @@ impl ProxyRequest {
             cookies: OnceLock::new(),
             tasks,
             body: None,
+            context: RequestContext::default(),
         }
+    }
+
+    /// The same request under the layer's context configuration (trusted proxies, CDN).
+    pub(crate) fn with_context(mut self, config: Option<Arc<ContextConfig>>) -> Self {
+        self.context = RequestContext::new(config);
+        self
     }
 
     pub(crate) fn with_body(mut self, body: Bytes) -> Self {
@@ -213,6 +222,7 @@ impl ProxyRequest {
         let mut request =
             Self::new(Arc::new(parts), None, self.tasks.clone()).with_params(self.params().clone());
         request.body = self.body.clone();
+        request.context = RequestContext::new(self.context.config.clone());
         request
     }
 
@@ -233,6 +243,98 @@ impl ProxyRequest {
     /// One captured parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params().get(name)
+    }
+
+    /// The client's IP address (Next.js's `request.ip`).
+    ///
+    /// By default the connection's peer ([`client_addr`](Self::client_addr)); forwarding
+    /// headers are read only as [`ProxyLayer::trust_proxies`] says (see
+    /// [`TrustedProxies`](crate::context::TrustedProxies)), so a client cannot name its own
+    /// address. `None` without connect info, or when a trusted hop is not an address.
+    /// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) come back as IPv4.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use axum::extract::ConnectInfo;
+    /// use tower_proxy_fn::ProxyRequest;
+    ///
+    /// let mut request = http::Request::builder()
+    ///     .header("x-forwarded-for", "192.0.2.99") // sent by the client itself
+    ///     .body(())
+    ///     .unwrap();
+    /// let peer: SocketAddr = "[::ffff:198.51.100.7]:50000".parse().unwrap();
+    /// request.extensions_mut().insert(ConnectInfo(peer));
+    /// let req = ProxyRequest::from_request(request);
+    /// assert_eq!(req.client_ip(), Some("198.51.100.7".parse().unwrap()));
+    /// ```
+    ///
+    /// [`ProxyLayer::trust_proxies`]: crate::ProxyLayer::trust_proxies
+    pub fn client_ip(&self) -> Option<IpAddr> {
+        *self.context.client_ip.get_or_init(|| {
+            let peer = self.client_addr().map(|addr| addr.ip());
+            match &self.context.config {
+                Some(config) if config.proxies.trusts_any() => {
+                    config.proxies.client_ip(peer, self.headers())
+                }
+                _ => peer.map(|ip| ip.to_canonical()),
+            }
+        })
+    }
+
+    /// Where the client is (Next.js's `request.geo`): from the headers of the CDN named
+    /// with [`ProxyLayer::geo_from`], else (feature `maxminddb`) from the database given to
+    /// `ProxyLayer::geo_database`, looked up by [`client_ip`](Self::client_ip). `None`
+    /// when neither is configured, even if the request carries CDN headers: a client can
+    /// send those itself.
+    ///
+    /// [`ProxyLayer::geo_from`]: crate::ProxyLayer::geo_from
+    pub fn geo(&self) -> Option<&Geo> {
+        self.context
+            .geo
+            .get_or_init(|| {
+                let config = self.context.config.as_ref()?;
+                let from_cdn = config
+                    .cdn
+                    .and_then(|cdn| cdn.geo_with(|name| self.headers().get(name)));
+                #[cfg(feature = "maxminddb")]
+                let from_cdn = from_cdn.or_else(|| {
+                    let database = config.database.as_ref()?;
+                    database.lookup(self.client_ip()?)
+                });
+                from_cdn
+            })
+            .as_ref()
+    }
+
+    /// The parsed `User-Agent` header (Next.js's `userAgent(request)`): bot or not,
+    /// browser, OS, device type, engine. Parsed on first use, then kept.
+    ///
+    /// ```
+    /// use tower_proxy_fn::context::DeviceType;
+    /// use tower_proxy_fn::ProxyRequest;
+    ///
+    /// let req = ProxyRequest::from_request(
+    ///     http::Request::builder()
+    ///         .header(
+    ///             "user-agent",
+    ///             "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    ///         )
+    ///         .body(())
+    ///         .unwrap(),
+    /// );
+    /// assert!(req.user_agent().is_bot);
+    /// assert_eq!(req.user_agent().device, DeviceType::Unknown);
+    /// ```
+    #[cfg(feature = "user-agent")]
+    pub fn user_agent(&self) -> &crate::context::UserAgent {
+        self.context.user_agent.get_or_init(|| {
+            let header = self
+                .headers()
+                .get(http::header::USER_AGENT)
+                .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
+                .unwrap_or("");
+            crate::context::UserAgent::parse(header)
+        })
     }
 }
 

@@ -22,6 +22,7 @@ use tracing::Span;
 
 use super::outcome::{self, Step};
 use crate::background::BackgroundTasks;
+use crate::context::ContextConfig;
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::ProxyRequest;
@@ -84,6 +85,7 @@ pub(crate) struct AfterReading<S, F> {
     pub(crate) matched: Option<Deferred>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) tasks: BackgroundTasks,
+    pub(crate) context: Option<Arc<ContextConfig>>,
     pub(crate) inner: S,
     pub(crate) parts: Parts,
 }
@@ -200,7 +202,8 @@ where
                     };
                     let parts = Arc::new(after.parts);
                     let request = ProxyRequest::new(Arc::clone(&parts), after.matched, after.tasks)
-                        .with_body(bytes);
+                        .with_body(bytes)
+                        .with_context(after.context);
                     let ResponseFuture { state } = Self::deciding(
                         &after.function,
                         request,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tower_layer::Layer;
 
 use crate::background::BackgroundTasks;
+use crate::context::{Cdn, ContextConfig, TrustedProxies};
 use crate::function::ProxyFn;
 use crate::matcher::Matcher;
 
@@ -87,6 +88,14 @@ pub(crate) struct Settings {
     pub(crate) timeout: Option<Duration>,
     pub(crate) tasks: BackgroundTasks,
     pub(crate) body_limit: usize,
+    /// Trusted proxies and geolocation sources; `None` until configured.
+    pub(crate) context: Option<Arc<ContextConfig>>,
+}
+
+impl Settings {
+    fn context_mut(&mut self) -> &mut ContextConfig {
+        Arc::make_mut(self.context.get_or_insert_with(Default::default))
+    }
 }
 
 impl<F: ProxyFn> ProxyLayer<F> {
@@ -137,6 +146,67 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// service this layer builds.
     pub fn background_tasks(&self) -> BackgroundTasks {
         self.settings.tasks.clone()
+    }
+
+    /// Which proxies may tell [`ProxyRequest::client_ip`](crate::ProxyRequest::client_ip)
+    /// who the client is. By default none: the connection's peer address is the client,
+    /// whatever forwarding headers say.
+    ///
+    /// ```
+    /// use tower_proxy_fn::context::{ForwardedHeader, IpAllowlist, TrustedProxies};
+    /// use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
+    ///
+    /// async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    ///     println!("client: {:?}", req.client_ip());
+    ///     ProxyResponse::next()
+    /// }
+    ///
+    /// # fn main() -> Result<(), tower_proxy_fn::context::IpRangeError> {
+    /// // Behind a load balancer on the private network that writes `Forwarded`.
+    /// let layer = ProxyLayer::new(proxy).trust_proxies(
+    ///     TrustedProxies::addresses(IpAllowlist::parse(["10.0.0.0/8"])?)
+    ///         .header(ForwardedHeader::Forwarded),
+    /// );
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trust_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.settings.context_mut().proxies = proxies;
+        self
+    }
+
+    /// Reads [`ProxyRequest::geo`](crate::ProxyRequest::geo) from the headers that `cdn`
+    /// sets. Without it (the default), geolocation headers are ignored.
+    pub fn geo_from(mut self, cdn: Cdn) -> Self {
+        self.settings.context_mut().cdn = Some(cdn);
+        self
+    }
+
+    /// Looks [`ProxyRequest::geo`](crate::ProxyRequest::geo) up by the client IP in a
+    /// MaxMind City database (after the CDN's headers, when [`geo_from`](Self::geo_from)
+    /// is set too and they say nothing).
+    ///
+    /// ```no_run
+    /// use tower_proxy_fn::context::GeoDatabase;
+    /// use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
+    ///
+    /// async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    ///     let country = req.geo().and_then(|geo| geo.country.clone());
+    ///     ProxyResponse::next().request_header("x-country", country.unwrap_or_default())
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = ProxyLayer::new(proxy)
+    ///     .geo_database(GeoDatabase::open("/var/lib/GeoIP/GeoLite2-City.mmdb")?);
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "maxminddb")]
+    pub fn geo_database(mut self, database: crate::context::GeoDatabase) -> Self {
+        self.settings.context_mut().database = Some(database);
+        self
     }
 }
 

@@ -127,7 +127,8 @@ where
             Arc::clone(&parts),
             selected.matched,
             self.settings.tasks.clone(),
-        );
+        )
+        .with_context(self.settings.context.clone());
         ResponseFuture::deciding(
             &self.function,
             proxy_request,
@@ -190,6 +191,7 @@ where
                 matched: selected.matched,
                 timeout: self.settings.timeout,
                 tasks: self.settings.tasks.clone(),
+                context: self.settings.context.clone(),
                 inner: selected.inner,
                 parts,
             },

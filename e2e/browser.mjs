@@ -27,6 +27,9 @@ const chromiumArgs = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Loopback only, even when a redirect under test goes wrong (`//evil.example`): no host
+  // name resolves, so nothing leaves the machine.
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ];
 
 function requiredUrl(name) {
@@ -134,12 +137,19 @@ async function authGuardFlow(browser) {
   const dashboard = `${authBase}/dashboard`;
   const loginForDashboard = `${authBase}/login?from=%2Fdashboard`;
 
+  // Submits the login form; the POST must redirect to `expectedUrl`. Returns the response
+  // of the page it lands on.
   async function logIn(name, expectedUrl) {
     await page.fill('input[name=user]', name);
-    const [response] = await Promise.all([
-      page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().method() === 'GET'),
+    const [post] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
       page.click('#login'),
     ]);
+    equal(post.status(), 303, 'status of the login POST');
+    const location = new URL(post.headers().location ?? '', authBase).href;
+    equal(location, expectedUrl, 'where the login POST redirects');
+    const response = await post.request().redirectedTo()?.response();
+    check(response, `no response from ${expectedUrl}`);
     await page.waitForLoadState();
     equal(page.url(), expectedUrl, 'address bar after logging in');
     return response;

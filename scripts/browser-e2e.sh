@@ -8,7 +8,7 @@
 #
 # Screenshots go to $E2E_OUT (default target/e2e), one per step, listed at the end.
 # Exits non-zero if a step fails; exits 0 with a SKIP message only when no Chromium can be
-# found or installed. CHROMIUM=/path/to/chromium picks another browser binary.
+# found or installed. CHROMIUM=/path/to/chromium picks another Chromium binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -31,17 +31,21 @@ apt_install() {
 chromium=${CHROMIUM:-}
 if [ -z "$chromium" ]; then
   chromium=$(command -v chromium || command -v chromium-browser || true)
-fi
-if [ -z "$chromium" ]; then
-  echo "== installing chromium (apt)"
-  if apt_install chromium; then
+  if [ -z "$chromium" ]; then
+    echo "== installing chromium (apt)"
+    apt_install chromium || true
     chromium=$(command -v chromium || true)
   fi
+  if [ -z "$chromium" ]; then
+    echo "SKIP browser e2e: no Chromium here and none could be installed with apt-get" \
+      "(install Debian's chromium package or set CHROMIUM=/path/to/chromium)"
+    exit 0
+  fi
 fi
-if [ -z "$chromium" ] || ! "$chromium" --version >/dev/null 2>&1; then
-  echo "SKIP browser e2e: no Chromium here and none could be installed with apt-get" \
-    "(install Debian's chromium package or set CHROMIUM=/path/to/chromium)"
-  exit 0
+# A browser that is there but does not start is a failure, not a skip.
+if ! "$chromium" --version >/dev/null 2>&1; then
+  echo "browser e2e: $chromium does not run ($chromium --version failed)"
+  exit 1
 fi
 echo "== browser: $("$chromium" --version 2>/dev/null | head -n1) ($chromium)"
 

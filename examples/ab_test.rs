@@ -1,12 +1,13 @@
 //! An A/B test: `/` is rewritten to `/variants/a` or `/variants/b` (the address bar keeps `/`),
 //! and a `bucket` cookie keeps each visitor in the same variant.
+//! `scripts/browser-e2e.sh` checks both in headless Chromium.
 //!
 //! Run: `cargo run --example ab_test`, then `curl -i http://127.0.0.1:3000/` (a few times:
 //! the variant changes) and `curl -i -b bucket=b http://127.0.0.1:3000/` (always B).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::Path;
+use axum::extract::{OriginalUri, Path};
 use axum::http::{header, StatusCode};
 use axum::response::Html;
 use axum::{routing::get, Router};
@@ -50,15 +51,29 @@ fn random_bucket() -> &'static str {
     }
 }
 
-async fn variant(Path(name): Path<String>) -> Result<Html<String>, StatusCode> {
+// After the rewrite the router sees `/variants/{name}`; `OriginalUri` is what the visitor
+// asked for (and what the address bar shows).
+async fn variant(
+    Path(name): Path<String>,
+    OriginalUri(original): OriginalUri,
+) -> Result<Html<String>, StatusCode> {
     let label = match name.as_str() {
         "a" => "A",
         "b" => "B",
         _ => return Err(StatusCode::NOT_FOUND),
     };
     Ok(Html(format!(
-        "<!doctype html>\n<title>Home</title>\n<h1 id=\"variant\">Variant {label}</h1>\n"
+        "<!doctype html>\n<title>Home</title>\n<h1 id=\"variant\">Variant {label}</h1>\n\
+         <p>Served by <code>/variants/{name}</code> for <code id=\"asked\">{}</code>.</p>\n",
+        escape(original.path())
     )))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[tokio::main]

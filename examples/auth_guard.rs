@@ -2,8 +2,11 @@
 //! `/api/...` needs `Authorization: Bearer <token>` (else a 401 JSON), `/logout` is answered
 //! by the proxy itself, and the proxy hands the user to the handler as a typed extension.
 //!
-//! Run: `cargo run --example auth_guard`, open http://127.0.0.1:3000/dashboard, or
-//! `curl -i http://127.0.0.1:3000/dashboard`.
+//! Open http://127.0.0.1:3000/dashboard in a browser: it sends you to a login form, back to
+//! the dashboard once you have a name, and to the login form again after "Log out".
+//! `scripts/browser-e2e.sh` walks through that in headless Chromium.
+//!
+//! Run: `cargo run --example auth_guard`, or `curl -i http://127.0.0.1:3000/dashboard`.
 
 use axum::extract::{Extension, Form, Query};
 use axum::http::{header, StatusCode};
@@ -24,7 +27,9 @@ struct User {
 async fn proxy(req: ProxyRequest) -> ProxyResponse {
     let path = req.path();
     if path == "/logout" {
-        return ProxyResponse::redirect("/login").delete_cookie("session");
+        return ProxyResponse::redirect("/login")
+            .delete_cookie("session")
+            .header(header::CACHE_CONTROL, "no-store");
     }
     if under(path, "/api") {
         // RFC 9110: the scheme name is case-insensitive.
@@ -43,15 +48,24 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
         // Demo only: the cookie holds the user name. A real app verifies a signed or
         // server-side session here.
         let Some(name) = req.cookies().get("session").filter(|s| !s.is_empty()) else {
+            // Back to the same page, query included, once logged in.
+            let from = match req.query_string() {
+                Some(query) => format!("{path}?{query}"),
+                None => path.to_owned(),
+            };
             let mut login = req.url_for("/login");
-            login.query_pairs_mut().append_pair("from", path);
-            return ProxyResponse::redirect(login);
+            login.query_pairs_mut().append_pair("from", &from);
+            // The answer depends on the cookie: no cache may keep it for a later, logged-in
+            // visit (307 is not cacheable by default, RFC 9111 section 4.2.2, but a header
+            // says so to every cache on the way).
+            return ProxyResponse::redirect(login).header(header::CACHE_CONTROL, "no-store");
         };
         return ProxyResponse::next()
             .extension(User {
                 name: name.to_owned(),
             })
-            // Personalised pages must not be cached by the browser or a shared cache.
+            // Personalised pages must not be cached by the browser or a shared cache: after
+            // logging out, "Back" or a new visit must ask the server (and the proxy) again.
             .header(header::CACHE_CONTROL, "no-store");
     }
     ProxyResponse::next()
@@ -64,7 +78,9 @@ fn under(path: &str, prefix: &str) -> bool {
 
 async fn dashboard(Extension(user): Extension<User>) -> Html<String> {
     Html(format!(
-        "<h1>Welcome, {}</h1>\n<p><a id=\"logout\" href=\"/logout\">Log out</a></p>\n",
+        "<!doctype html>\n<title>Dashboard</title>\n<h1>Welcome, {}</h1>\n\
+         <p>Only a logged-in user sees this page.</p>\n\
+         <p><a id=\"logout\" href=\"/logout\">Log out</a></p>\n",
         escape(&user.name)
     ))
 }
@@ -77,7 +93,8 @@ struct LoginQuery {
 async fn login_page(Query(q): Query<LoginQuery>) -> Html<String> {
     let from = escape(q.from.as_deref().unwrap_or("/dashboard"));
     Html(format!(
-        "<h1>Log in</h1>\n<form method=\"post\" action=\"/login\">\n\
+        "<!doctype html>\n<title>Log in</title>\n<h1>Log in</h1>\n\
+         <form method=\"post\" action=\"/login\">\n\
          <input type=\"hidden\" name=\"from\" value=\"{from}\">\n\
          <label>Name <input name=\"user\" autofocus></label>\n\
          <button id=\"login\" type=\"submit\">Log in</button>\n</form>\n"
@@ -99,18 +116,28 @@ async fn login(Form(form): Form<LoginForm>) -> impl IntoResponse {
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax);
-    // Only back to a path on this site: `//evil.example` and `/\evil.example` are other hosts
-    // to a browser.
     let target = form
         .from
-        .filter(|f| f.starts_with('/') && !f.starts_with("//") && !f.contains('\\'))
-        .filter(|f| !f.chars().any(char::is_control))
+        .filter(|from| is_local_path(from))
         .unwrap_or_else(|| "/dashboard".to_owned());
     (
-        [(header::SET_COOKIE, session.build().encoded().to_string())],
+        [
+            (header::SET_COOKIE, session.build().encoded().to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
         Redirect::to(&target), // 303: the browser follows with a GET
     )
         .into_response()
+}
+
+/// A path on this site, safe as a `Location`: `//evil.example` and `/\evil.example` are other
+/// hosts to a browser (the WHATWG URL parser reads `\` as `/`, and drops tabs and line breaks,
+/// so `/`, a tab, `/evil.example` is `//evil.example` too).
+fn is_local_path(from: &str) -> bool {
+    from.starts_with('/')
+        && !from.contains('\\')
+        && !from.chars().any(char::is_control)
+        && !from.starts_with("//")
 }
 
 fn escape(s: &str) -> String {

@@ -57,6 +57,9 @@
 
 mod background;
 pub mod compose;
+#[cfg(feature = "external")]
+#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
+pub mod external;
 mod function;
 mod layer;
 pub mod matcher;

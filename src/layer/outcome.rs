@@ -18,6 +18,9 @@ pub(crate) enum Step<B> {
     Forward(Request<B>, ResponseExtras),
     /// Answer without the inner service.
     Respond(Response),
+    /// Forward to another origin (an external rewrite), then add the extras to its response.
+    #[cfg(feature = "external")]
+    External(Request<B>, Url, ResponseExtras),
 }
 
 /// Applies the decision to the request it was made for.
@@ -69,9 +72,16 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                 return refuse(&parts, "rewrite destination is not a valid URL", &target);
             };
             if target.origin() != base.origin() {
+                #[cfg(feature = "external")]
+                {
+                    edit_request(&decision, &mut parts);
+                    return Step::External(Request::from_parts(parts, body), target, extras);
+                }
+                #[cfg(not(feature = "external"))]
                 return refuse(
                     &parts,
-                    "rewrite to another origin is not supported: external rewrites are not enabled",
+                    "rewrite to another origin needs the `external` cargo feature of \
+                     tower-proxy-fn, and ProxyLayer::external with the origin allowed",
                     target.as_str(),
                 );
             }

@@ -80,9 +80,11 @@ async fn peak_growth<T>(work: impl std::future::Future<Output = T>) -> (T, usize
 /// log capture is per thread.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// What the 10 MB tests allow the heap to grow by: a fifth of the payload. Buffering the
-/// body anywhere on the way (client, proxy, upstream) would take at least 10 MB.
-const MEMORY_BOUND: usize = 2 * 1024 * 1024;
+/// What the 10 MB tests allow the heap to grow by. Buffering the body anywhere on the way
+/// (client, proxy, upstream) takes at least 10 MB. What is left is the fixed cost of three
+/// HTTP connections and their read buffers: on 2026-11-22 (2 cores, AMD EPYC) the growth was
+/// 1.8 MB (GET) and 2.0 MB (POST) for 10 MB, and 1.4 MB for 1 MB.
+const MEMORY_BOUND: usize = 4 * 1024 * 1024;
 const TEN_MB: usize = 10 * 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
 
@@ -336,7 +338,11 @@ async fn ten_megabyte_streamed_post_arrives_intact_with_flat_memory() {
 
     assert_eq!(status, StatusCode::OK, "{seen}");
     assert_eq!(seen["len"], TEN_MB as u64, "length seen by the upstream");
-    assert_eq!(seen["fnv"], want_hash.to_string(), "FNV-1a seen by the upstream");
+    assert_eq!(
+        seen["fnv"],
+        want_hash.to_string(),
+        "FNV-1a seen by the upstream"
+    );
     assert!(seen["frames"].as_u64().unwrap() > 1, "streamed: {seen}");
     println!("10 MB POST: live heap grew by at most {growth} bytes");
     assert!(
@@ -440,7 +446,10 @@ async fn headers_and_cookies_from_both_sides_land_where_they_belong() {
         set_cookies(&response),
         ["upstream=1; Path=/", "proxy=1; Path=/"]
     );
-    assert_eq!(header_values(&response, "x-hop-response"), Vec::<String>::new());
+    assert_eq!(
+        header_values(&response, "x-hop-response"),
+        Vec::<String>::new()
+    );
     assert_eq!(header_values(&response, "keep-alive"), Vec::<String>::new());
 }
 
@@ -449,11 +458,7 @@ async fn keep_host_sends_the_clients_host() {
     let _serial = SERIAL.lock().await;
     let upstream = start_upstream().await;
     let proxy = start_proxy(upstream.addr, allow(upstream.addr).keep_host(true)).await;
-    let response = get_from(
-        format!("http://{proxy}/up/echo/x"),
-        &[("host", "app.test")],
-    )
-    .await;
+    let response = get_from(format!("http://{proxy}/up/echo/x"), &[("host", "app.test")]).await;
     let seen: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(echoed_header(&seen, "host"), ["app.test"]);
     assert_eq!(echoed_header(&seen, "x-forwarded-host"), ["app.test"]);
@@ -489,14 +494,22 @@ async fn a_slow_upstream_gives_504_within_the_limit() {
 
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(text(&response), "Gateway Timeout");
-    assert!(elapsed >= limit, "answered after {elapsed:?}, before the limit");
+    assert!(
+        elapsed >= limit,
+        "answered after {elapsed:?}, before the limit"
+    );
     assert!(
         elapsed < limit + Duration::from_secs(1),
         "answered after {elapsed:?}"
     );
-    assert_eq!(upstream.hits.load(Ordering::SeqCst), 1, "the upstream was asked");
+    assert_eq!(
+        upstream.hits.load(Ordering::SeqCst),
+        1,
+        "the upstream was asked"
+    );
     assert!(
-        logs.contents().contains("upstream did not answer within the time limit"),
+        logs.contents()
+            .contains("upstream did not answer within the time limit"),
         "{}",
         logs.contents()
     );
@@ -523,7 +536,10 @@ async fn a_closed_port_gives_502() {
     assert_eq!(text(&response), "Bad Gateway");
     let logged = logs.contents();
     assert!(logged.contains("upstream exchange failed: 502"), "{logged}");
-    assert!(logged.contains(&closed.to_string()), "names the destination: {logged}");
+    assert!(
+        logged.contains(&closed.to_string()),
+        "names the destination: {logged}"
+    );
 }
 
 #[tokio::test]
@@ -557,7 +573,10 @@ async fn an_upstream_that_breaks_off_mid_body_cuts_the_response() {
     })
     .await
     .expect("no hang");
-    assert!(outcome.is_err(), "the client sees the body cut, not a short body");
+    assert!(
+        outcome.is_err(),
+        "the client sees the body cut, not a short body"
+    );
     let logged = logs.contents();
     assert!(logged.contains("upstream response body failed"), "{logged}");
 }
@@ -577,7 +596,10 @@ async fn the_allow_list_refuses_another_origin() {
     assert_eq!(other.hits.load(Ordering::SeqCst), 0, "nothing reached it");
     assert_eq!(allowed.hits.load(Ordering::SeqCst), 0);
     let logged = logs.contents();
-    assert!(logged.contains("rewrite to an origin that is not allowed"), "{logged}");
+    assert!(
+        logged.contains("rewrite to an origin that is not allowed"),
+        "{logged}"
+    );
     assert!(logged.contains(&other.addr.to_string()), "{logged}");
 
     // An empty allow-list refuses everything.
@@ -595,7 +617,9 @@ async fn a_layer_without_external_refuses_external_rewrites() {
     let upstream = start_upstream().await;
     let app = ProxyLayer::new(rewrite_to(upstream.addr)).layer(app_router());
 
-    let request = http::Request::get("/up/echo/x").body(Body::empty()).unwrap();
+    let request = http::Request::get("/up/echo/x")
+        .body(Body::empty())
+        .unwrap();
     let response = app.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(upstream.hits.load(Ordering::SeqCst), 0);
@@ -610,8 +634,7 @@ async fn a_read_body_layer_forwards_the_bytes_it_read() {
     let up = upstream.addr;
     let proxy = move |req: ProxyRequest| async move {
         let seen = String::from_utf8_lossy(req.body().map_or(&[][..], |b| &b[..])).into_owned();
-        ProxyResponse::rewrite(format!("http://{up}/echo/read"))
-            .request_header("x-proxy-saw", seen)
+        ProxyResponse::rewrite(format!("http://{up}/echo/read")).request_header("x-proxy-saw", seen)
     };
     let app = ProxyLayer::new(proxy)
         .read_body(1024)

@@ -77,10 +77,19 @@ impl Forwarder {
         extras: ResponseExtras,
         span: tracing::Span,
     ) -> BoxFuture<'static, Response> {
-        Box::pin(self.clone().exchange(request, target, extras).instrument(span))
+        Box::pin(
+            self.clone()
+                .exchange(request, target, extras)
+                .instrument(span),
+        )
     }
 
-    async fn exchange(self, request: Request<Body>, target: Url, extras: ResponseExtras) -> Response {
+    async fn exchange(
+        self,
+        request: Request<Body>,
+        target: Url,
+        extras: ResponseExtras,
+    ) -> Response {
         if !self.upstreams.allows(&target) {
             tracing::error!(
                 destination = %target,
@@ -307,7 +316,12 @@ mod tests {
                 "http://a.example/x",
                 "a.example",
             ),
-            ("ipv6", "http://[::1]:8080/", "http://[::1]:8080/", "[::1]:8080"),
+            (
+                "ipv6",
+                "http://[::1]:8080/",
+                "http://[::1]:8080/",
+                "[::1]:8080",
+            ),
         ];
         for (name, url, want_uri, want_host) in cases {
             let (uri, host) = upstream_uri(&Url::parse(url).unwrap()).unwrap();

@@ -151,9 +151,16 @@ mod tests {
 
     #[test]
     fn a_connection_token_that_is_not_a_header_name_is_ignored() {
-        let mut map = headers(&[("connection", "not a name, , x-a"), ("x-a", "1"), ("x-b", "2")]);
+        let mut map = headers(&[
+            ("connection", "not a name, , x-a"),
+            ("x-a", "1"),
+            ("x-b", "2"),
+        ]);
         remove_hop_by_hop(&mut map);
-        assert_eq!(map.keys().map(HeaderName::as_str).collect::<Vec<_>>(), ["x-b"]);
+        assert_eq!(
+            map.keys().map(HeaderName::as_str).collect::<Vec<_>>(),
+            ["x-b"]
+        );
     }
 
     fn parts(uri: &str, host: Option<&str>, addr: Option<&str>) -> Parts {

@@ -87,7 +87,7 @@ pub struct External;
 /// use std::time::Duration;
 /// use tower_proxy_fn::external::Upstreams;
 ///
-/// # fn main() -> Result<(), tower_proxy_fn::external::UpstreamsError> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let upstreams = Upstreams::new()
 ///     .allow("http://127.0.0.1:4000")?
 ///     .allow("http://legacy.internal")?
@@ -193,7 +193,11 @@ impl Default for Upstreams {
 
 impl fmt::Debug for Upstreams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let origins: Vec<String> = self.origins.iter().map(Origin::ascii_serialization).collect();
+        let origins: Vec<String> = self
+            .origins
+            .iter()
+            .map(Origin::ascii_serialization)
+            .collect();
         f.debug_struct("Upstreams")
             .field("origins", &origins)
             .field("connect_timeout", &self.connect_timeout)

@@ -245,6 +245,37 @@ mod tests {
         assert_ne!(url.origin(), base().origin());
     }
 
+    fn external_rewrite() -> Step<()> {
+        let (parts, ()) = Request::get("http://localhost:3000/api/x")
+            .body(())
+            .unwrap()
+            .into_parts();
+        apply(
+            ProxyResponse::rewrite("http://backend.example/api/x").request_header("x-user", "ann"),
+            parts,
+            (),
+        )
+    }
+
+    #[cfg(not(feature = "external"))]
+    #[test]
+    fn without_the_feature_an_external_rewrite_is_a_500() {
+        let Step::Respond(response) = external_rewrite() else {
+            panic!("an external rewrite must not reach the inner service");
+        };
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[cfg(feature = "external")]
+    #[test]
+    fn with_the_feature_an_external_rewrite_goes_upstream_with_the_edits() {
+        let Step::External(request, target, _) = external_rewrite() else {
+            panic!("an external rewrite is forwarded");
+        };
+        assert_eq!(target.as_str(), "http://backend.example/api/x");
+        assert_eq!(request.headers()["x-user"], "ann");
+    }
+
     #[test]
     fn rewritten_uri_replaces_path_and_query() {
         let original: Uri = "/another?x=1".parse().unwrap();

@@ -516,6 +516,50 @@ async fn a_slow_upstream_gives_504_within_the_limit() {
 }
 
 #[tokio::test]
+async fn an_upstream_that_does_not_accept_gives_504_at_the_connect_timeout() {
+    let _serial = SERIAL.lock().await;
+    let logs = LogCapture::default();
+    let _log = tracing::subscriber::set_default(logs.subscriber());
+    // A listener with a backlog of one that never accepts: once its queue is full, Linux
+    // drops further connection attempts, so connecting hangs until the connect timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let stuck = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..8 {
+        let attempt = tokio::net::TcpStream::connect(stuck);
+        match tokio::time::timeout(Duration::from_millis(200), attempt).await {
+            Ok(Ok(stream)) => queued.push(stream),
+            _ => break, // the queue is full
+        }
+    }
+    let limit = Duration::from_millis(300);
+    let upstreams = allow(stuck)
+        .connect_timeout(limit)
+        .timeout(Duration::from_secs(10));
+    let proxy = start_proxy(stuck, upstreams).await;
+
+    let started = Instant::now();
+    let response = tokio::time::timeout(
+        Duration::from_secs(5),
+        get_from(format!("http://{proxy}/up/anything"), &[]),
+    )
+    .await
+    .expect("the connect timeout answers well before the exchange's 10 s");
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(elapsed >= limit, "answered after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "answered after {elapsed:?}"
+    );
+    let logged = logs.contents();
+    assert!(logged.contains("upstream exchange failed: 504"), "{logged}");
+    drop((listener, queued));
+}
+
+#[tokio::test]
 async fn a_closed_port_gives_502() {
     let _serial = SERIAL.lock().await;
     let logs = LogCapture::default();

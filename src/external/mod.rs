@@ -59,6 +59,8 @@
 //!   Gateway` when the upstream cannot be reached or breaks the exchange, `504 Gateway
 //!   Timeout` when the connect timeout or the exchange's time limit passes first. After the
 //!   response has started, a failure (a reset, the time limit) cuts the response body.
+//! - Not forwarded: protocol upgrades (WebSocket): `Upgrade` is hop-by-hop, so the upstream
+//!   sees a plain request.
 
 mod client;
 mod headers;

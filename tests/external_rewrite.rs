@@ -208,6 +208,19 @@ async fn start_upstream() -> Upstream {
             }),
         )
         .route(
+            "/drip",
+            get(|| async {
+                // One chunk now, the next one in 10 s.
+                let chunks = futures_util::stream::unfold(0, |sent| async move {
+                    if sent == 1 {
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                    }
+                    (sent < 2).then(|| (Ok::<_, Infallible>(Bytes::from("drip\n")), sent + 1))
+                });
+                Body::from_stream(chunks)
+            }),
+        )
+        .route(
             "/moved",
             get(|| async {
                 (
@@ -623,6 +636,48 @@ async fn an_upstream_that_breaks_off_mid_body_cuts_the_response() {
     );
     let logged = logs.contents();
     assert!(logged.contains("upstream response body failed"), "{logged}");
+}
+
+#[tokio::test]
+async fn a_body_that_runs_over_the_time_limit_is_cut() {
+    let _serial = SERIAL.lock().await;
+    let logs = LogCapture::default();
+    let _log = tracing::subscriber::set_default(logs.subscriber());
+    let upstream = start_upstream().await;
+    let limit = Duration::from_millis(500);
+    let proxy = start_proxy(upstream.addr, allow(upstream.addr).timeout(limit)).await;
+
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let request = http::Request::get(format!("http://{proxy}/up/drip"))
+        .body(Empty::new())
+        .unwrap();
+    let started = Instant::now();
+    let (first, rest) = tokio::time::timeout(Duration::from_secs(5), async {
+        let response = client.request(request).await.expect("the head arrives");
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        let first = body.frame().await.expect("a first frame").expect("data");
+        let rest = body.frame().await;
+        (first.into_data().unwrap(), rest)
+    })
+    .await
+    .expect("no hang");
+    let elapsed = started.elapsed();
+    assert_eq!(first, "drip\n");
+    assert!(
+        matches!(rest, Some(Err(_))),
+        "the body is cut, not ended: {rest:?}"
+    );
+    assert!(elapsed >= limit, "cut after {elapsed:?}");
+    assert!(
+        elapsed < limit + Duration::from_secs(1),
+        "cut after {elapsed:?}"
+    );
+    let logged = logs.contents();
+    assert!(
+        logged.contains("ran over the exchange's time limit"),
+        "{logged}"
+    );
 }
 
 #[tokio::test]

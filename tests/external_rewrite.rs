@@ -779,3 +779,32 @@ async fn unmatched_and_same_origin_requests_stay_local() {
     assert_eq!(body_json(response).await["path"], "/echo/x");
     assert_eq!(upstream.hits.load(Ordering::SeqCst), 1);
 }
+
+/// With `external-rustls`, an `https` destination is spoken to in TLS: a plain-HTTP server on
+/// that port gets a handshake, not a request, and the client gets a 502.
+#[cfg(feature = "external-rustls")]
+#[tokio::test]
+async fn an_https_destination_is_spoken_to_in_tls() {
+    let _serial = SERIAL.lock().await;
+    let logs = LogCapture::default();
+    let _log = tracing::subscriber::set_default(logs.subscriber());
+    let upstream = start_upstream().await;
+    let https = format!("https://{}", upstream.addr);
+    let target = https.clone();
+    let proxy = move |_: ProxyRequest| {
+        let target = target.clone();
+        async move { ProxyResponse::rewrite(format!("{target}/echo/x")) }
+    };
+    let app = ProxyLayer::new(proxy)
+        .external(Upstreams::new().allow(&https).unwrap())
+        .layer(app_router());
+    let request = http::Request::get("/anything").body(Body::empty()).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), app.oneshot(request))
+        .await
+        .expect("no hang")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), 0, "no plain request");
+    let logged = logs.contents();
+    assert!(logged.contains("upstream exchange failed: 502"), "{logged}");
+}

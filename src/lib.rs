@@ -51,6 +51,10 @@
 //!
 //! See the README for the migration table from Next.js, where to mount the layer, and the
 //! examples.
+//!
+//! Cargo features, all off by default: `serde` (the matcher's config types deserialize),
+//! `external` (rewrites to allow-listed other origins are forwarded there: the `external`
+//! module) and `external-rustls` (the same for `https` upstreams).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]
@@ -58,6 +62,8 @@
 mod background;
 pub mod compose;
 pub mod context;
+#[cfg(feature = "external")]
+pub mod external;
 mod function;
 mod layer;
 pub mod matcher;

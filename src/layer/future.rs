@@ -21,6 +21,7 @@ use tower_service::Service;
 use tracing::Span;
 
 use super::outcome::{self, Step};
+use super::Forward;
 use crate::background::BackgroundTasks;
 use crate::context::ContextConfig;
 use crate::function::{IntoProxyResponse, ProxyFn};
@@ -42,6 +43,7 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
+    #[cfg_attr(not(feature = "external"), allow(dead_code))]
     enum State<S, F, B>
     where
         S: Service<Request<B>>,
@@ -50,7 +52,7 @@ pin_project! {
         // The body of a matched request is being read (`ProxyLayer::read_body`).
         Reading {
             reading: BoxFuture<'static, Result<(Bytes, B), Response>>,
-            next: Option<Box<AfterReading<S, F>>>,
+            next: Option<Box<AfterReading<S, F, B>>>,
         },
         // Not matched: the inner service's own future.
         Passthrough { #[pin] future: S::Future },
@@ -61,6 +63,9 @@ pin_project! {
         Inner { #[pin] future: S::Future, extras: Option<ResponseExtras> },
         // A response of the layer's own.
         Ready { response: Option<Response> },
+        // An external rewrite's exchange with the upstream (type-erased by nature). Never
+        // built without the `external` feature.
+        Upstream { exchange: BoxFuture<'static, Response> },
     }
 }
 
@@ -80,7 +85,7 @@ pin_project! {
 }
 
 /// What the layer needs once the body is read.
-pub(crate) struct AfterReading<S, F> {
+pub(crate) struct AfterReading<S, F, B> {
     pub(crate) function: F,
     pub(crate) matched: Option<Deferred>,
     pub(crate) timeout: Option<Duration>,
@@ -88,6 +93,7 @@ pub(crate) struct AfterReading<S, F> {
     pub(crate) context: Option<Arc<ContextConfig>>,
     pub(crate) inner: S,
     pub(crate) parts: Parts,
+    pub(crate) forward: Forward<B>,
 }
 
 /// What waits while the proxy function runs.
@@ -95,6 +101,7 @@ struct Pending<S, B> {
     inner: S,
     parts: Arc<Parts>,
     body: B,
+    forward: Forward<B>,
     /// When the function was called; only read (and the clock only read) for a span that
     /// is recorded.
     started: Option<Instant>,
@@ -121,7 +128,7 @@ where
 
     pub(crate) fn reading(
         reading: BoxFuture<'static, Result<(Bytes, B), Response>>,
-        next: AfterReading<S, F>,
+        next: AfterReading<S, F, B>,
     ) -> Self {
         Self {
             state: State::Reading {
@@ -138,6 +145,7 @@ where
         inner: S,
         parts: Arc<Parts>,
         body: B,
+        forward: Forward<B>,
     ) -> Self {
         // One span per decision; nothing at all for requests the matcher skipped.
         let span = tracing::info_span!(
@@ -170,6 +178,7 @@ where
                         inner,
                         parts,
                         body,
+                        forward,
                         started,
                     }),
                 }),
@@ -211,6 +220,7 @@ where
                         after.inner,
                         parts,
                         body,
+                        after.forward,
                     );
                     state
                 }
@@ -221,6 +231,9 @@ where
                 StateProj::Ready { response } => {
                     let response = response.take().unwrap_or_else(internal_error);
                     return Poll::Ready(Ok(response));
+                }
+                StateProj::Upstream { exchange } => {
+                    return exchange.as_mut().poll(cx).map(Ok);
                 }
                 StateProj::Inner { future, extras } => {
                     let mut response = ready!(future.poll(cx))?.map(Body::new);
@@ -260,11 +273,14 @@ where
                         mut inner,
                         parts,
                         body,
+                        forward,
                         started,
                     }) = pending.take()
                     else {
                         return Poll::Ready(Ok(internal_error()));
                     };
+                    #[cfg(not(feature = "external"))]
+                    let _ = forward;
                     let decision = match result {
                         Ok(output) => output.into_proxy_response(),
                         Err(panic) => {
@@ -283,11 +299,47 @@ where
                         Step::Respond(response) => State::Ready {
                             response: Some(response),
                         },
+                        #[cfg(feature = "external")]
+                        Step::External(request, target, extras) => {
+                            upstream_exchange(request, target, extras, forward, span)
+                        }
                     }
                 }
             };
             this.state.set(next);
         }
+    }
+}
+
+/// The state for an external rewrite: the exchange, or a 500 when this layer does not
+/// forward (no `ProxyLayer::external`, or a body type that cannot stream upstream).
+#[cfg(feature = "external")]
+fn upstream_exchange<S, F, B>(
+    request: Request<B>,
+    target: url::Url,
+    extras: ResponseExtras,
+    forward: Forward<B>,
+    span: &Span,
+) -> State<S, F, B>
+where
+    S: Service<Request<B>>,
+    F: ProxyFn,
+{
+    let (Some(forwarder), Some(to_body)) = (forward.forwarder, forward.to_body) else {
+        span.in_scope(|| {
+            tracing::error!(
+                destination = %target,
+                "rewrite to another origin, but this layer does not forward external rewrites: \
+                 configure it with ProxyLayer::external(Upstreams::new().allow(origin)?): 500"
+            )
+        });
+        return State::Ready {
+            response: Some(internal_error()),
+        };
+    };
+    let request = request.map(to_body);
+    State::Upstream {
+        exchange: forwarder.forward(request, target, extras, span.clone()),
     }
 }
 

@@ -90,11 +90,39 @@ pub(crate) struct Settings {
     pub(crate) body_limit: usize,
     /// Trusted proxies and geolocation sources; `None` until configured.
     pub(crate) context: Option<Arc<ContextConfig>>,
+    /// The allow-list and client for external rewrites (`ProxyLayer::external`).
+    #[cfg(feature = "external")]
+    pub(crate) forwarder: Option<crate::external::Forwarder>,
 }
 
 impl Settings {
     fn context_mut(&mut self) -> &mut ContextConfig {
         Arc::make_mut(self.context.get_or_insert_with(Default::default))
+    }
+}
+
+/// What an external rewrite needs from the service that took the request: the forwarder, and
+/// the request body made streamable (only a service whose body type allows it has one).
+/// Carries nothing without the `external` feature.
+pub(crate) struct Forward<B> {
+    #[cfg(feature = "external")]
+    pub(crate) forwarder: Option<crate::external::Forwarder>,
+    #[cfg(feature = "external")]
+    pub(crate) to_body: Option<fn(B) -> axum::body::Body>,
+    body: PhantomData<fn(B)>,
+}
+
+impl<B> Forward<B> {
+    pub(crate) fn new(settings: &Settings, to_body: Option<fn(B) -> axum::body::Body>) -> Self {
+        #[cfg(not(feature = "external"))]
+        let _ = (settings, to_body);
+        Self {
+            #[cfg(feature = "external")]
+            forwarder: settings.forwarder.clone(),
+            #[cfg(feature = "external")]
+            to_body,
+            body: PhantomData,
+        }
     }
 }
 
@@ -123,6 +151,52 @@ impl<F: ProxyFn> ProxyLayer<F> {
             settings: self.settings,
             mode: PhantomData,
         }
+    }
+}
+
+/// External rewrites (the `external` feature): see [`external`](crate::external).
+#[cfg(feature = "external")]
+impl<F: ProxyFn> ProxyLayer<F> {
+    /// Forwards a rewrite to another origin there, if `upstreams` allows the origin
+    /// (see [`external`](crate::external)); without this, every external rewrite is refused
+    /// with a 500 and a logged error.
+    ///
+    /// The request body type must be an [`http_body::Body`] of [`Bytes`](bytes::Bytes), as
+    /// axum's `Body` is.
+    pub fn external(
+        mut self,
+        upstreams: crate::external::Upstreams,
+    ) -> ProxyLayer<F, crate::external::External> {
+        self.settings.forwarder = Some(crate::external::Forwarder::new(upstreams));
+        ProxyLayer {
+            function: self.function,
+            settings: self.settings,
+            mode: PhantomData,
+        }
+    }
+}
+
+#[cfg(feature = "external")]
+impl<F: ProxyFn> ProxyLayer<F, crate::external::External> {
+    /// [`ProxyLayer::read_body`], for a layer that forwards external rewrites: the function
+    /// reads the body, and the same bytes go on to the inner service or the upstream.
+    pub fn read_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
+        self.settings.body_limit = limit;
+        ProxyLayer {
+            function: self.function,
+            settings: self.settings,
+            mode: PhantomData,
+        }
+    }
+}
+
+#[cfg(feature = "external")]
+impl<F: ProxyFn> ProxyLayer<F, Buffered> {
+    /// [`ProxyLayer::external`], for a layer that reads the body: the bytes read are what the
+    /// upstream gets.
+    pub fn external(mut self, upstreams: crate::external::Upstreams) -> Self {
+        self.settings.forwarder = Some(crate::external::Forwarder::new(upstreams));
+        self
     }
 }
 

@@ -18,6 +18,9 @@ pub(crate) enum Step<B> {
     Forward(Request<B>, ResponseExtras),
     /// Answer without the inner service.
     Respond(Response),
+    /// Forward to another origin (an external rewrite), then add the extras to its response.
+    #[cfg(feature = "external")]
+    External(Request<B>, Url, ResponseExtras),
 }
 
 /// Applies the decision to the request it was made for.
@@ -90,9 +93,16 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                 return refuse(&parts, "rewrite destination is not a valid URL", &target);
             };
             if target.origin() != base.origin() {
+                #[cfg(feature = "external")]
+                {
+                    edit_request(&decision, &mut parts);
+                    return Step::External(Request::from_parts(parts, body), target, extras);
+                }
+                #[cfg(not(feature = "external"))]
                 return refuse(
                     &parts,
-                    "rewrite to another origin is not supported: external rewrites are not enabled",
+                    "rewrite to another origin needs the `external` cargo feature of \
+                     tower-proxy-fn, and ProxyLayer::external with the origin allowed",
                     target.as_str(),
                 );
             }
@@ -308,6 +318,37 @@ mod tests {
         let url = resolve(&base(), "https://example.com/x").unwrap();
         assert_eq!(url.as_str(), "https://example.com/x");
         assert_ne!(url.origin(), base().origin());
+    }
+
+    fn external_rewrite() -> Step<()> {
+        let (parts, ()) = Request::get("http://localhost:3000/api/x")
+            .body(())
+            .unwrap()
+            .into_parts();
+        apply(
+            ProxyResponse::rewrite("http://backend.example/api/x").request_header("x-user", "ann"),
+            parts,
+            (),
+        )
+    }
+
+    #[cfg(not(feature = "external"))]
+    #[test]
+    fn without_the_feature_an_external_rewrite_is_a_500() {
+        let Step::Respond(response) = external_rewrite() else {
+            panic!("an external rewrite must not reach the inner service");
+        };
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[cfg(feature = "external")]
+    #[test]
+    fn with_the_feature_an_external_rewrite_goes_upstream_with_the_edits() {
+        let Step::External(request, target, _) = external_rewrite() else {
+            panic!("an external rewrite is forwarded");
+        };
+        assert_eq!(target.as_str(), "http://backend.example/api/x");
+        assert_eq!(request.headers()["x-user"], "ann");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
 use super::future::{AfterReading, ResponseFuture};
-use super::{Buffered, Settings, Streamed};
+use super::{Buffered, Forward, Settings, Streamed};
 use crate::function::ProxyFn;
 use crate::matcher::{Deferred, LazyDecision};
 use crate::request::ProxyRequest;
@@ -117,6 +117,48 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        self.call_streamed(request, None)
+    }
+}
+
+/// External rewrites: as [`Streamed`], and a rewrite to an allowed origin is forwarded there.
+#[cfg(feature = "external")]
+impl<S, F, B, ResBody> Service<Request<B>> for ProxyService<S, F, crate::external::External>
+where
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone,
+    F: ProxyFn,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, F, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        self.call_streamed(request, Some(axum::body::Body::new::<B>))
+    }
+}
+
+impl<S, F, M> ProxyService<S, F, M>
+where
+    F: ProxyFn,
+{
+    /// A request whose body streams through: the function decides on the head alone.
+    /// `to_body` makes the body streamable to an upstream, where the body type allows it.
+    fn call_streamed<B>(
+        &mut self,
+        request: Request<B>,
+        to_body: Option<fn(B) -> axum::body::Body>,
+    ) -> ResponseFuture<S, F, B>
+    where
+        S: Service<Request<B>> + Clone,
+    {
         let selected = match self.select(request) {
             Ok(selected) => selected,
             Err(done) => return done,
@@ -136,6 +178,7 @@ where
             selected.inner,
             parts,
             body,
+            Forward::new(&self.settings, to_body),
         )
     }
 }
@@ -194,6 +237,7 @@ where
                 context: self.settings.context.clone(),
                 inner: selected.inner,
                 parts,
+                forward: Forward::new(&self.settings, Some(axum::body::Body::new::<B>)),
             },
         )
     }

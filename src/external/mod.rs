@@ -1,0 +1,315 @@
+//! External rewrites: `ProxyResponse::rewrite("https://backend.example/api")` forwards the
+//! request to another origin and streams its answer back, the client's URL unchanged
+//! (Next.js's `NextResponse.rewrite(new URL(...))`). Needs the `external` cargo feature, and
+//! `external-rustls` for `https` upstreams.
+//!
+//! Which origins may be targets is the application's choice: [`Upstreams`] is an allow-list,
+//! empty by default. A rewrite to an origin that is not on it is refused (500, logged), so a
+//! proxy function that builds URLs from request data cannot be turned into an open proxy.
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::{routing::get, Router};
+//! use tower::Layer;
+//! use tower_proxy_fn::external::Upstreams;
+//! use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+//!
+//! async fn proxy(req: ProxyRequest) -> ProxyResponse {
+//!     // `/api/users?page=2` is answered by `http://127.0.0.1:4000/users?page=2`.
+//!     let rest = req.path().strip_prefix("/api").unwrap_or("/");
+//!     let mut target = format!("http://127.0.0.1:4000{rest}");
+//!     if let Some(query) = req.url().query() {
+//!         target.push('?');
+//!         target.push_str(query);
+//!     }
+//!     ProxyResponse::rewrite(target).header("x-served-by", "proxy")
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let upstreams = Upstreams::new()
+//!     .allow("http://127.0.0.1:4000")?
+//!     .timeout(Duration::from_secs(10));
+//! let app = ProxyLayer::new(proxy)
+//!     .with_matcher(Matcher::new(["/api/:path*"])?)
+//!     .external(upstreams)
+//!     .layer(Router::new().route("/", get(|| async { "home" })));
+//! # let _ = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What is forwarded, and how:
+//!
+//! - Method, path and query of the destination URL, the request headers with the proxy's
+//!   edits, and the body, streamed as it arrives (never buffered).
+//! - Hop-by-hop headers are dropped both ways (RFC 9110 §7.6.1: `Connection` and the headers
+//!   it lists, `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`,
+//!   `Upgrade`).
+//! - `Host` is the destination's authority, as Next.js does (`changeOrigin: true` in
+//!   `packages/next/src/server/lib/router-utils/proxy-request.ts`);
+//!   [`Upstreams::keep_host`] keeps the client's.
+//! - `X-Forwarded-For` gets the client's address appended when the server provides it
+//!   (`into_make_service_with_connect_info::<SocketAddr>()`); `X-Forwarded-Host` is the
+//!   client's `Host`; `X-Forwarded-Proto` the request's scheme, `http` by default (Next.js
+//!   sets them too: `xfwd: true`, same file).
+//! - The upstream's response streams back with the proxy's response headers and cookies
+//!   added. A `Location` from the upstream is passed on unchanged (Next.js does not rewrite
+//!   it either: no `autoRewrite`/`hostRewrite` in its proxy options).
+//! - Failures answer with a short body and log the reason with `tracing::error!`: `502 Bad
+//!   Gateway` when the upstream cannot be reached or breaks the exchange, `504 Gateway
+//!   Timeout` when the connect timeout or the exchange's time limit passes first. After the
+//!   response has started, a failure (a reset, the time limit) cuts the response body.
+//! - Not forwarded: protocol upgrades (WebSocket): `Upgrade` is hop-by-hop, so the upstream
+//!   sees a plain request.
+
+mod client;
+mod headers;
+
+use std::fmt;
+use std::time::Duration;
+
+use url::{Origin, Url};
+
+pub(crate) use client::Forwarder;
+
+/// The body mode of a layer that forwards external rewrites
+/// ([`ProxyLayer::external`](crate::ProxyLayer::external)): the request body streams to the
+/// inner service or to the upstream, and the proxy function does not see it.
+///
+/// The request body must be an [`http_body::Body`] of [`Bytes`](bytes::Bytes), as axum's
+/// `Body` is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct External;
+
+/// The origins an external rewrite may reach, and the limits of the exchange.
+///
+/// Empty by default: every external rewrite is refused until an origin is allowed.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_proxy_fn::external::Upstreams;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let upstreams = Upstreams::new()
+///     .allow("http://127.0.0.1:4000")?
+///     .allow("http://legacy.internal")?
+///     .connect_timeout(Duration::from_secs(2))
+///     .timeout(Duration::from_secs(20));
+/// assert!(upstreams.allows(&"http://legacy.internal:80/old?x=1".parse()?));
+/// assert!(!upstreams.allows(&"http://127.0.0.1:4001/".parse()?));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct Upstreams {
+    origins: Vec<Origin>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    keep_host: bool,
+}
+
+impl Upstreams {
+    /// No origin allowed; connect timeout 5 s, exchange time limit 30 s (Next.js's
+    /// `proxyTimeout` default, `proxy-request.ts`), `Host` set to the destination's.
+    pub fn new() -> Self {
+        Self {
+            origins: Vec::new(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            keep_host: false,
+        }
+    }
+
+    /// Allows rewrites to `origin`: `scheme://host[:port]`, scheme `http` or (with the
+    /// `external-rustls` feature) `https`, nothing after the authority but an optional `/`.
+    /// The default port may be written or not: `http://a.example` and `http://a.example:80`
+    /// are one origin.
+    pub fn allow(mut self, origin: &str) -> Result<Self, UpstreamsError> {
+        let url = Url::parse(origin).map_err(|err| UpstreamsError::InvalidUrl {
+            origin: origin.to_owned(),
+            reason: err.to_string(),
+        })?;
+        match url.scheme() {
+            "http" => {}
+            "https" if cfg!(feature = "external-rustls") => {}
+            "https" => {
+                return Err(UpstreamsError::HttpsNeedsRustls {
+                    origin: origin.to_owned(),
+                })
+            }
+            _ => {
+                return Err(UpstreamsError::UnsupportedScheme {
+                    origin: origin.to_owned(),
+                })
+            }
+        }
+        let only_origin = url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.host().is_some();
+        if !only_origin {
+            return Err(UpstreamsError::NotAnOrigin {
+                origin: origin.to_owned(),
+            });
+        }
+        self.origins.push(url.origin());
+        Ok(self)
+    }
+
+    /// How long connecting (TCP) to an upstream may take; `504` when it runs over.
+    pub fn connect_timeout(mut self, limit: Duration) -> Self {
+        self.connect_timeout = limit;
+        self
+    }
+
+    /// How long the whole exchange may take, from sending the request to the end of the
+    /// response body. Over the limit before the response starts: `504`; after: the response
+    /// body is cut. Long streams (server-sent events, big downloads) need a limit to match.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// Sends the client's `Host` to the upstream instead of the destination's authority
+    /// (for upstreams that serve several sites by name). Off by default.
+    pub fn keep_host(mut self, keep: bool) -> Self {
+        self.keep_host = keep;
+        self
+    }
+
+    /// Whether `url`'s origin is on the allow-list.
+    pub fn allows(&self, url: &Url) -> bool {
+        let origin = url.origin();
+        self.origins.contains(&origin)
+    }
+}
+
+impl Default for Upstreams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origins: Vec<String> = self
+            .origins
+            .iter()
+            .map(Origin::ascii_serialization)
+            .collect();
+        f.debug_struct("Upstreams")
+            .field("origins", &origins)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("keep_host", &self.keep_host)
+            .finish()
+    }
+}
+
+/// An origin that [`Upstreams::allow`] cannot take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpstreamsError {
+    /// Not a URL.
+    InvalidUrl {
+        /// The text given.
+        origin: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A scheme other than `http` and `https`.
+    UnsupportedScheme {
+        /// The text given.
+        origin: String,
+    },
+    /// An `https` origin without the `external-rustls` feature.
+    HttpsNeedsRustls {
+        /// The text given.
+        origin: String,
+    },
+    /// A URL with more than an origin: a path, query, fragment or user name.
+    NotAnOrigin {
+        /// The text given.
+        origin: String,
+    },
+}
+
+impl fmt::Display for UpstreamsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl { origin, reason } => {
+                write!(f, "upstream origin {origin:?} is not a URL: {reason}")
+            }
+            Self::UnsupportedScheme { origin } => {
+                write!(f, "upstream origin {origin:?}: only http and https upstreams are supported")
+            }
+            Self::HttpsNeedsRustls { origin } => write!(
+                f,
+                "upstream origin {origin:?}: https upstreams need the `external-rustls` feature of tower-proxy-fn"
+            ),
+            Self::NotAnOrigin { origin } => write!(
+                f,
+                "upstream origin {origin:?} must be scheme://host[:port], without path, query, fragment or user"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UpstreamsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_takes_origins_only() {
+        let refused = [
+            ("not a URL", "127.0.0.1:4000"),
+            ("scheme", "ftp://files.example"),
+            ("path", "http://a.example/api"),
+            ("query", "http://a.example/?x=1"),
+            ("fragment", "http://a.example/#x"),
+            ("user", "http://user@a.example"),
+        ];
+        for (name, origin) in refused {
+            assert!(Upstreams::new().allow(origin).is_err(), "{name}");
+        }
+        assert_eq!(
+            Upstreams::new().allow("ftp://files.example").unwrap_err(),
+            UpstreamsError::UnsupportedScheme {
+                origin: "ftp://files.example".into()
+            }
+        );
+    }
+
+    #[test]
+    fn https_needs_the_rustls_feature() {
+        let result = Upstreams::new().allow("https://a.example");
+        assert_eq!(result.is_ok(), cfg!(feature = "external-rustls"));
+    }
+
+    #[test]
+    fn allows_compares_whole_origins() {
+        let upstreams = Upstreams::new()
+            .allow("http://a.example")
+            .unwrap()
+            .allow("http://127.0.0.1:4000/")
+            .unwrap();
+        let cases = [
+            ("default port written", "http://a.example:80/x", true),
+            ("path and query", "http://127.0.0.1:4000/a/b?c=d", true),
+            ("other port", "http://127.0.0.1:4001/", false),
+            ("other scheme", "https://a.example/", false),
+            ("subdomain", "http://b.a.example/", false),
+            ("suffix trick", "http://a.example.evil.test/", false),
+            ("user info", "http://a.example@evil.test/", false),
+        ];
+        for (name, url, want) in cases {
+            assert_eq!(upstreams.allows(&Url::parse(url).unwrap()), want, "{name}");
+        }
+        assert!(!Upstreams::new().allows(&Url::parse("http://a.example/").unwrap()));
+    }
+}

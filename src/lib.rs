@@ -62,11 +62,15 @@ mod layer;
 pub mod matcher;
 mod request;
 mod response;
+pub mod rules;
 pub mod testing;
 
 pub use background::{BackgroundTasks, TaskOutcome};
 pub use function::{IntoProxyResponse, ProxyFn};
-pub use layer::{Buffered, ProxyLayer, ProxyService, ResponseFuture, Streamed};
+pub use layer::{
+    Buffered, ProxyLayer, ProxyService, ResponseFuture, RewriteService, RulesLayer, RulesService,
+    Streamed,
+};
 pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;

@@ -2,6 +2,7 @@
 
 mod future;
 mod outcome;
+mod rules;
 mod service;
 
 use std::fmt;
@@ -16,6 +17,8 @@ use crate::function::ProxyFn;
 use crate::matcher::Matcher;
 
 pub use future::ResponseFuture;
+pub(crate) use rules::BufferedCopy;
+pub use rules::{RewriteService, RulesLayer, RulesService};
 pub use service::ProxyService;
 
 /// A tower [`Layer`] that runs a proxy function in front of a service.
@@ -87,6 +90,8 @@ pub(crate) struct Settings {
     pub(crate) timeout: Option<Duration>,
     pub(crate) tasks: BackgroundTasks,
     pub(crate) body_limit: usize,
+    /// Set by `with_rules` when a 404 rewrite may need the body `read_body` read.
+    pub(crate) keep_body_copy: bool,
 }
 
 impl<F: ProxyFn> ProxyLayer<F> {

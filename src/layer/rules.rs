@@ -59,6 +59,11 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
     pub fn with_rules(mut self, rules: Rules) -> RulesLayer<F, M> {
         // A 404 rewrite sends the body again: keep a copy of what `read_body` reads.
         self.settings.keep_body_copy = rules.has_not_found_rewrites();
+        // With i18n, the proxy's matcher entries also match under a locale prefix, unless
+        // they say `locale: false`.
+        if let (Some(locales), Some(matcher)) = (rules.locales(), &self.settings.matcher) {
+            self.settings.matcher = Some(matcher.localized(&locales.source_group()));
+        }
         RulesLayer {
             proxy: self,
             rules: rules.prepare(),

@@ -289,10 +289,8 @@ impl Locales {
         }
         let locale = self.negotiate(request);
         let path = request.path();
-        let mut target = format!("/{locale}");
-        if path != "/" {
-            target.push_str(path);
-        }
+        // The article writes `/${locale}${pathname}`: `/` becomes `/fr/`.
+        let mut target = format!("/{locale}{path}");
         if let Some(query) = request.query_string() {
             target.push('?');
             target.push_str(query);

@@ -159,7 +159,6 @@ impl std::error::Error for RulesError {}
 /// group in front.
 #[derive(Clone, Debug)]
 struct RuleSource {
-    entry: MatcherEntry,
     location: String,
     plain: CompiledEntry,
     localized: Option<CompiledEntry>,
@@ -183,7 +182,6 @@ impl RuleSource {
             }
         })?;
         Ok(RuleSource {
-            entry,
             location: location.to_owned(),
             plain,
             localized: None,
@@ -195,24 +193,7 @@ impl RuleSource {
     /// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`); the source as written
     /// stands for the default locale, which Next.js's router inserts into a path without one.
     fn localize(&mut self, locales: &Locales) {
-        if self.entry.locale == Some(false) {
-            return;
-        }
-        let rest = if self.entry.source == "/" {
-            ""
-        } else {
-            self.entry.source.as_str()
-        };
-        let entry = MatcherEntry {
-            source: format!("/:{LOCALE_PARAM}{}{rest}", locales.source_group()),
-            ..self.entry.clone()
-        };
-        match CompiledEntry::compile(&entry, &self.location) {
-            Ok(compiled) => self.localized = Some(compiled),
-            Err(e) => {
-                tracing::error!(rule = %self.location, error = %e, "localized source does not compile; the rule matches unprefixed paths only")
-            }
-        }
+        self.localized = self.plain.localized(&locales.source_group());
     }
 
     fn captures<B>(&self, request: &Request<B>, locales: Option<&Locales>) -> Option<Hit> {

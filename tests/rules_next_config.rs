@@ -62,6 +62,6 @@ async fn the_example_config_routes_like_nextjs() {
 #[test]
 fn a_bad_config_names_the_rule() {
     let bad = CONFIG.replace("/old-docs/:path*", "/old-docs/(:path*");
-    let err = next_config::app(&bad).err().expect("refused");
+    let err = next_config::app(&bad).expect_err("refused");
     assert_eq!(err.location(), "redirects[1].source");
 }

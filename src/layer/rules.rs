@@ -227,7 +227,7 @@ where
         let rules = Arc::clone(&self.rules);
         let spare = rules.has_not_found_rewrites().then(|| self.inner.clone());
         Box::pin(async move {
-            let mut chain = Chain::new(&request);
+            let mut chain = Chain::new();
             let before = request.uri().clone();
             if let Err(response) = rules.apply_before_rewrites(&mut request, &mut chain) {
                 return Ok(response);

@@ -68,8 +68,8 @@
 //!   rule applies at most once per phase, so a chain cannot loop forever, but a long one
 //!   still stops): the 11th answers 500 and logs the chain.
 //! - **Cost**: a layer without rules is the plain [`ProxyService`](crate::ProxyService).
-//!   With rules, every request takes the rules path: its response future is boxed and each
-//!   rule's source is tested (a few hundred nanoseconds when none matches).
+//!   With rules, every request takes the rules path: its response futures are boxed and
+//!   each rule's source is tested in turn, so the cost grows with the number of rules.
 //!
 //! [`ProxyLayer::read_body`]: crate::ProxyLayer::read_body
 
@@ -752,14 +752,9 @@ pub(crate) struct Chain {
 }
 
 impl Chain {
-    pub(crate) fn new<B>(request: &Request<B>) -> Self {
-        Chain {
-            paths: vec![request
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned()],
-        }
+    /// An empty chain; the request's first URI is noted at the first rewrite.
+    pub(crate) fn new() -> Self {
+        Chain { paths: Vec::new() }
     }
 
     /// Points the request at `target` (path and query), keeping the original URI for
@@ -771,6 +766,10 @@ impl Chain {
         target: &str,
         rule: &str,
     ) -> Result<(), Response> {
+        if self.paths.is_empty() {
+            let first = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            self.paths.push(first.to_owned());
+        }
         self.paths.push(target.to_owned());
         if self.paths.len() > MAX_REWRITE_HOPS + 1 {
             tracing::error!(

@@ -33,6 +33,10 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// rewrites. See [`rules`](crate::rules) for what each part does. Call it last, after
     /// the other builder methods.
     ///
+    /// With [`Rules::i18n`], the matcher's entries without `locale: false` also match under
+    /// a locale prefix (`/fr/dashboard` for `/dashboard`), as Next.js's matcher does with
+    /// i18n; the function sees the locale as the parameter `nextInternalLocale`.
+    ///
     /// ```
     /// use axum::{routing::get, Router};
     /// use tower::Layer;

@@ -312,13 +312,21 @@ impl CompiledEntry {
 
     /// The captures of this entry for a request, trying the path as sent,
     /// decoded and with `//` collapsed; `None` if it does not hold.
-    #[allow(dead_code)] // used by the redirect/rewrite engine later
     pub(crate) fn captures<B>(&self, request: &Request<B>) -> Option<Params> {
         let forms = Forms::of(request.uri().path());
-        let found = forms
-            .iter()
-            .find_map(|(form, decoded)| self.captures_in(request, form, decoded));
+        // `is_match` first: the capture engine allocates even when nothing matches.
+        let found = forms.iter().find_map(|(form, decoded)| {
+            self.path
+                .is_match(form)
+                .then(|| self.captures_in(request, form, decoded))
+                .flatten()
+        });
         found
+    }
+
+    /// Builds the path's automaton now, for an entry that runs on its own (a rule).
+    pub(crate) fn prepare(&self) {
+        self.path.prepare();
     }
 }
 

@@ -181,6 +181,7 @@ impl RuleSource {
                 e
             }
         })?;
+        plain.prepare();
         Ok(RuleSource {
             location: location.to_owned(),
             plain,
@@ -194,6 +195,9 @@ impl RuleSource {
     /// stands for the default locale, which Next.js's router inserts into a path without one.
     fn localize(&mut self, locales: &Locales) {
         self.localized = self.plain.localized(&locales.source_group());
+        if let Some(localized) = &self.localized {
+            localized.prepare();
+        }
     }
 
     fn captures<B>(&self, request: &Request<B>, locales: Option<&Locales>) -> Option<Hit> {

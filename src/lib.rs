@@ -50,7 +50,8 @@
 //! ```
 //!
 //! See the README for the migration table from Next.js, where to mount the layer, and the
-//! examples.
+//! examples. next.config's `headers`, `redirects`, `rewrites`, `trailingSlash` and `i18n` run
+//! in the same layer with [`ProxyLayer::with_rules`]: see [`rules`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]

@@ -557,8 +557,8 @@ impl Rules {
     }
 
     /// As Next.js's router: a path with `//` or `\` is redirected (308) to its normalized
-    /// form (query kept), and a path that does not percent-decode is answered 400. Off by
-    /// default.
+    /// form (query kept; `resolve-routes.ts`), and a path that does not percent-decode is
+    /// answered 400 (`next-server.ts` answers a `DecodeError` with 400). Off by default.
     pub fn normalize_url(mut self, on: bool) -> Self {
         self.normalize_url = on;
         self

@@ -9,6 +9,8 @@
 //! ```
 //!
 //! Each branch of `proxy` is the matching branch of `tests/fixtures/nextjs-scenario-app/proxy.js`.
+//! Around it, Next.js's own routing with its defaults: `trailingSlash: false` (`/another/`
+//! answers 308 to `/another`) and the 308 for `//` and `\` in a path.
 //! `tests/nextjs_parity.rs` runs the same comparison with `oneshot`.
 
 use std::collections::BTreeMap;
@@ -21,7 +23,8 @@ use axum::{Json, Router};
 use serde_json::json;
 use tower::Layer;
 use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
-use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, ProxyService};
+use tower_proxy_fn::rules::{Rules, TrailingSlash};
+use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RulesService};
 
 async fn proxy(request: ProxyRequest) -> ProxyResponse {
     let path = request.path();
@@ -181,8 +184,9 @@ async fn page(request: Request) -> Html<String> {
     Html(format!("<p id=\"page\">page:{}</p>", request.uri().path()))
 }
 
-/// The app: the scenario's matcher and proxy in front of its routes.
-pub fn app() -> ProxyService<Router, impl ProxyFn> {
+/// The app: the scenario's matcher and proxy in front of its routes, with Next.js's default
+/// routing around them (an app without a next.config still gets these).
+pub fn app() -> RulesService<Router, impl ProxyFn> {
     let matcher = Matcher::from_json(
         r#"{"matcher": ["/((?!_next/static|_next/image|favicon.ico|skip).*)"]}"#,
     )
@@ -190,7 +194,13 @@ pub fn app() -> ProxyService<Router, impl ProxyFn> {
     let router = Router::new()
         .route("/api/echo/{*rest}", any(echo))
         .fallback(page);
-    ProxyLayer::new(proxy).with_matcher(matcher).layer(router)
+    let nextjs_defaults = Rules::new()
+        .trailing_slash(TrailingSlash::Remove)
+        .normalize_url(true);
+    ProxyLayer::new(proxy)
+        .with_matcher(matcher)
+        .with_rules(nextjs_defaults)
+        .layer(router)
 }
 
 #[allow(dead_code)] // `tests/nextjs_parity.rs` includes this file for `app` alone.

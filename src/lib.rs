@@ -50,11 +50,13 @@
 //! ```
 //!
 //! See the README for the migration table from Next.js, where to mount the layer, and the
-//! examples.
+//! examples. next.config's `headers`, `redirects`, `rewrites`, `trailingSlash` and `i18n` run
+//! in the same layer with [`ProxyLayer::with_rules`]: see [`rules`].
 //!
 //! Cargo features, all off by default: `serde` (the matcher's config types deserialize),
 //! `external` (rewrites to allow-listed other origins are forwarded there: the `external`
-//! module) and `external-rustls` (the same for `https` upstreams).
+//! module), `external-rustls` (the same for `https` upstreams), `user-agent`
+//! (`ProxyRequest::user_agent`) and `maxminddb` (geolocation from a MaxMind database).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]
@@ -69,11 +71,15 @@ mod layer;
 pub mod matcher;
 mod request;
 mod response;
+pub mod rules;
 pub mod testing;
 
 pub use background::{BackgroundTasks, TaskOutcome};
 pub use function::{IntoProxyResponse, ProxyFn};
-pub use layer::{Buffered, ProxyLayer, ProxyService, ResponseFuture, Streamed};
+pub use layer::{
+    Buffered, ProxyLayer, ProxyService, ResponseFuture, RewriteService, RulesLayer, RulesService,
+    Streamed,
+};
 pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;

@@ -289,3 +289,42 @@ fn the_comparison_catches_differences() {
         parse_cookie("old=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
     );
 }
+
+/// Next.js's default `trailingSlash: false` adds `/:path+/` -> `/:path+` (308) in front of
+/// the redirects, before the proxy runs (vercel/next.js `packages/next/src/lib/load-custom-routes.ts`,
+/// `loadCustomRoutes`; order from `resolve-routes.ts`). The scenario's proxy would rewrite
+/// `/another` and redirect `/about`; with a slash, the trailing-slash redirect answers first.
+#[tokio::test]
+async fn trailing_slash_answers_308_before_the_proxy() {
+    for (path, want) in [
+        ("/another/", "/another"),
+        ("/about/", "/about"),
+        ("/api/echo/headers/?q=1", "/api/echo/headers?q=1"),
+    ] {
+        let response = parity::app()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 308, "{path}");
+        assert_eq!(response.headers()["location"], want, "{path}");
+    }
+    // The root has no trailing slash to remove.
+    let response = parity::app()
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// resolve-routes.ts answers a path with `//` or `\` 308 to its normalized form.
+#[tokio::test]
+async fn repeated_slashes_answer_308() {
+    for (path, want) in [("//another", "/another"), ("/api\\echo/x", "/api/echo/x")] {
+        let response = parity::app()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 308, "{path}");
+        assert_eq!(response.headers()["location"], want, "{path}");
+    }
+}

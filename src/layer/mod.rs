@@ -2,6 +2,7 @@
 
 mod future;
 mod outcome;
+mod rules;
 mod service;
 
 use std::fmt;
@@ -17,6 +18,8 @@ use crate::function::ProxyFn;
 use crate::matcher::Matcher;
 
 pub use future::ResponseFuture;
+pub(crate) use rules::BufferedCopy;
+pub use rules::{RewriteService, RulesLayer, RulesService};
 pub use service::ProxyService;
 
 /// A tower [`Layer`] that runs a proxy function in front of a service.
@@ -93,6 +96,8 @@ pub(crate) struct Settings {
     /// The allow-list and client for external rewrites (`ProxyLayer::external`).
     #[cfg(feature = "external")]
     pub(crate) forwarder: Option<crate::external::Forwarder>,
+    /// Set by `with_rules` when a 404 rewrite may need the body `read_body` read.
+    pub(crate) keep_body_copy: bool,
 }
 
 impl Settings {

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
 use super::future::{AfterReading, ResponseFuture};
-use super::{Buffered, Forward, Settings, Streamed};
+use super::{Buffered, BufferedCopy, Forward, Settings, Streamed};
 use crate::function::ProxyFn;
 use crate::matcher::{Deferred, LazyDecision};
 use crate::request::ProxyRequest;
@@ -206,7 +206,7 @@ where
             Err(done) => return done,
         };
         let limit = self.settings.body_limit;
-        let (parts, body) = selected.request.into_parts();
+        let (mut parts, body) = selected.request.into_parts();
         let declared = parts
             .headers
             .get(CONTENT_LENGTH)
@@ -214,10 +214,19 @@ where
         if declared.is_some_and(|length| length > limit as u64) {
             return ResponseFuture::respond(too_large());
         }
+        // With 404 rewrite rules, a copy of the bytes rides along for a second call.
+        let copy = self.settings.keep_body_copy.then(|| {
+            let copy = BufferedCopy::default();
+            parts.extensions.insert(copy.clone());
+            copy
+        });
         let reading = Box::pin(async move {
             match Limited::new(body, limit).collect().await {
                 Ok(collected) => {
                     let bytes = collected.to_bytes();
+                    if let Some(copy) = copy {
+                        let _ = copy.0.set(bytes.clone());
+                    }
                     Ok((bytes.clone(), B::from(bytes)))
                 }
                 Err(err) if err.is::<LengthLimitError>() => Err(too_large()),

@@ -229,6 +229,8 @@ pub(crate) struct CompiledEntry {
     path: Program,
     has: Vec<CompiledCondition>,
     missing: Vec<CompiledCondition>,
+    /// `locale: false`: never put a locale prefix in front of this source.
+    locale_false: bool,
 }
 
 impl CompiledEntry {
@@ -253,6 +255,26 @@ impl CompiledEntry {
             path,
             has: conds(&entry.has, "has")?,
             missing: conds(&entry.missing, "missing")?,
+            locale_false: entry.locale == Some(false),
+        })
+    }
+
+    /// The same entry under a locale prefix: `/:nextInternalLocale(en|fr)` in front of the
+    /// source (`/` alone adds nothing after the locale), as Next.js's `getMiddlewareMatchers`
+    /// does with i18n; `None` for a `locale: false` entry or a prefixed source that does not
+    /// compile. The source shown in logs stays the one written.
+    pub(crate) fn localized(&self, group: &str) -> Option<Self> {
+        if self.locale_false {
+            return None;
+        }
+        let rest = if self.source == "/" { "" } else { &self.source };
+        let path = compile_source(&format!("/:nextInternalLocale{group}{rest}"), "").ok()?;
+        Some(CompiledEntry {
+            source: self.source.clone(),
+            path,
+            has: self.has.clone(),
+            missing: self.missing.clone(),
+            locale_false: false,
         })
     }
 
@@ -297,13 +319,21 @@ impl CompiledEntry {
 
     /// The captures of this entry for a request, trying the path as sent,
     /// decoded and with `//` collapsed; `None` if it does not hold.
-    #[allow(dead_code)] // used by the redirect/rewrite engine later
     pub(crate) fn captures<B>(&self, request: &Request<B>) -> Option<Params> {
         let forms = Forms::of(request.uri().path());
-        let found = forms
-            .iter()
-            .find_map(|(form, decoded)| self.captures_in(request, form, decoded));
+        // `is_match` first: the capture engine allocates even when nothing matches.
+        let found = forms.iter().find_map(|(form, decoded)| {
+            self.path
+                .is_match(form)
+                .then(|| self.captures_in(request, form, decoded))
+                .flatten()
+        });
         found
+    }
+
+    /// Builds the path's automaton now, for an entry that runs on its own (a rule).
+    pub(crate) fn prepare(&self) {
+        self.path.prepare();
     }
 }
 
@@ -504,6 +534,20 @@ impl Matcher {
             .map(|(i, e)| CompiledEntry::compile(e, &format!("matcher[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self::from_entries(entries))
+    }
+
+    /// The matcher with every entry that is not `locale: false` also matching under a
+    /// locale prefix (`group` is `(en|fr|...)`); `any` stays `any`.
+    pub(crate) fn localized(&self, group: &str) -> Self {
+        if self.inner.any {
+            return self.clone();
+        }
+        let mut entries = Vec::with_capacity(self.inner.entries.len() * 2);
+        for entry in &self.inner.entries {
+            entries.push(entry.clone());
+            entries.extend(entry.localized(group));
+        }
+        Self::from_entries(entries)
     }
 
     /// A matcher that matches every request (a config with no `matcher` key).

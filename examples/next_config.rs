@@ -1,0 +1,81 @@
+//! next.config's routing rules loaded from a JSON file (`examples/next.config.json`, or the
+//! file named as the first argument), around a proxy function, in Next.js's order: headers,
+//! redirects, the proxy, before-routing rewrites, the router, fallback rewrites on 404.
+//!
+//! Run: `cargo run --example next_config`, then
+//!
+//! ```text
+//! curl -i http://127.0.0.1:3000/blog/hello?ref=feed   # 308 /news/hello?ref=feed (redirects)
+//! curl -i http://127.0.0.1:3000/news/hello            # 200, x-article: hello (headers)
+//! curl -i -b session=ann http://127.0.0.1:3000/me     # 200 "user: ann" (proxy header, then beforeFiles)
+//! curl -i http://127.0.0.1:3000/docs/a/b              # 200 "docs: a/b" (beforeFiles)
+//! curl -i http://127.0.0.1:3000/anything/else         # 200 "legacy: anything/else" (fallback)
+//! curl -i http://127.0.0.1:3000/news/hello/           # 308 /news/hello (trailingSlash: false)
+//! ```
+
+use axum::extract::{Path, Request};
+use axum::routing::get;
+use axum::Router;
+use tower::Layer;
+use tower_proxy_fn::rules::{Rules, RulesError};
+use tower_proxy_fn::{ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RulesService};
+
+/// The proxy: hands the session's user to the routing rules as a request header.
+async fn proxy(request: ProxyRequest) -> ProxyResponse {
+    match request.cookies().get("session") {
+        Some(user) => ProxyResponse::next().request_header("x-user", user),
+        None => ProxyResponse::next().remove_request_header("x-user"),
+    }
+}
+
+fn router() -> Router {
+    Router::new()
+        .route("/", get(|| async { "home\n" }))
+        .route(
+            "/news/{slug}",
+            get(|Path(slug): Path<String>| async move { format!("news: {slug}\n") }),
+        )
+        .route(
+            "/users/{name}",
+            get(|Path(name): Path<String>| async move { format!("user: {name}\n") }),
+        )
+        .route(
+            "/teams/{team}",
+            get(|Path(team): Path<String>| async move { format!("team: {team}\n") }),
+        )
+        .route(
+            "/api/docs/{*path}",
+            get(|Path(path): Path<String>| async move { format!("docs: {path}\n") }),
+        )
+        .route(
+            "/legacy/{*path}",
+            get(|Path(path): Path<String>| async move { format!("legacy: {path}\n") }),
+        )
+}
+
+/// The app for a next.config JSON text.
+pub fn app(config: &str) -> Result<RulesService<Router, impl ProxyFn>, RulesError> {
+    let rules = Rules::from_json(config)?;
+    Ok(ProxyLayer::new(proxy).with_rules(rules).layer(router()))
+}
+
+#[allow(dead_code)] // `tests/rules_next_config.rs` includes this file for `app` alone.
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/next.config.json").to_owned()
+    });
+    let config = std::fs::read_to_string(&path)?;
+    // A bad config names the rule: `redirects[2].source: "/a/(b" at position 3: ...`.
+    let app = app(&config).map_err(|e| format!("{path}: {e}"))?;
+
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("next.config rules from {path} on http://{addr}");
+    axum::serve(
+        listener,
+        axum::ServiceExt::<Request>::into_make_service(app),
+    )
+    .await?;
+    Ok(())
+}

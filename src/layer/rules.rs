@@ -1,0 +1,311 @@
+//! [`RulesLayer`]: a [`ProxyLayer`] with next.config rules around its proxy function.
+//!
+//! The rules compose as tower services around the unchanged proxy core:
+//! `RulesService` (normalize, headers, redirects) → [`ProxyService`] (the proxy function)
+//! → [`RewriteService`] (before-routing rewrites, the inner service, 404 rewrites) → inner.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::MatchedPath;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{Request, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{ProxyLayer, ProxyService, Streamed};
+use crate::background::BackgroundTasks;
+use crate::function::ProxyFn;
+use crate::rules::{internal_error, BeforeProxy, Chain, Rules};
+
+/// The bytes [`ProxyLayer::read_body`] read, kept for a 404 rewrite to send again.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BufferedCopy(pub(crate) Arc<OnceLock<Bytes>>);
+
+impl<F: ProxyFn, M> ProxyLayer<F, M> {
+    /// Runs next.config rules around the proxy function, in Next.js's order: headers,
+    /// redirects, the function, before-routing rewrites, the inner service, fallback
+    /// rewrites. See [`rules`](crate::rules) for what each part does. Call it last, after
+    /// the other builder methods.
+    ///
+    /// With [`Rules::i18n`], the matcher's entries without `locale: false` also match under
+    /// a locale prefix (`/fr/dashboard` for `/dashboard`), as Next.js's matcher does with
+    /// i18n; the function sees the locale as the parameter `nextInternalLocale`.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use tower::Layer;
+    /// use tower_proxy_fn::rules::{Redirect, Rules};
+    /// use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+    ///
+    /// async fn proxy(_req: ProxyRequest) -> ProxyResponse {
+    ///     ProxyResponse::next()
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rules = Rules::from_json(
+    ///     r#"{"redirects": [{"source": "/old", "destination": "/new", "permanent": true}]}"#,
+    /// )?;
+    /// let router = Router::new().route("/new", get(|| async { "new" }));
+    /// let app = ProxyLayer::new(proxy)
+    ///     .with_matcher(Matcher::new(["/dashboard/:path*"])?)
+    ///     .with_rules(rules)
+    ///     .layer(router);
+    /// # let _ = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_rules(mut self, rules: Rules) -> RulesLayer<F, M> {
+        // A 404 rewrite sends the body again: keep a copy of what `read_body` reads.
+        self.settings.keep_body_copy = rules.has_not_found_rewrites();
+        // With i18n, the proxy's matcher entries also match under a locale prefix, unless
+        // they say `locale: false`.
+        if let (Some(locales), Some(matcher)) = (rules.locales(), &self.settings.matcher) {
+            self.settings.matcher = Some(matcher.localized(&locales.source_group()));
+        }
+        RulesLayer {
+            proxy: self,
+            rules: rules.prepare(),
+        }
+    }
+}
+
+/// A [`ProxyLayer`] with [`Rules`]; built by [`ProxyLayer::with_rules`].
+#[must_use]
+pub struct RulesLayer<F, M = Streamed> {
+    proxy: ProxyLayer<F, M>,
+    rules: Arc<Rules>,
+}
+
+impl<F: Clone, M> Clone for RulesLayer<F, M> {
+    fn clone(&self) -> Self {
+        RulesLayer {
+            proxy: self.proxy.clone(),
+            rules: Arc::clone(&self.rules),
+        }
+    }
+}
+
+impl<F, M> RulesLayer<F, M> {
+    /// The tracker of the proxy function's background work (see
+    /// [`ProxyLayer::background_tasks`]).
+    pub fn background_tasks(&self) -> BackgroundTasks {
+        self.proxy.settings.tasks.clone()
+    }
+}
+
+impl<S, F: Clone, M> Layer<S> for RulesLayer<F, M> {
+    type Service = RulesService<S, F, M>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        let rewrites = RewriteService {
+            inner,
+            rules: Arc::clone(&self.rules),
+        };
+        RulesService {
+            proxy: self.proxy.layer(rewrites),
+            rules: Arc::clone(&self.rules),
+        }
+    }
+}
+
+impl<F, M> fmt::Debug for RulesLayer<F, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RulesLayer")
+            .field("proxy", &self.proxy)
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+/// The service a [`RulesLayer`] builds: URL normalization, headers and redirects, then the
+/// [`ProxyService`] around a [`RewriteService`].
+pub struct RulesService<S, F, M = Streamed> {
+    proxy: ProxyService<RewriteService<S>, F, M>,
+    rules: Arc<Rules>,
+}
+
+impl<S: Clone, F: Clone, M> Clone for RulesService<S, F, M> {
+    fn clone(&self) -> Self {
+        RulesService {
+            proxy: self.proxy.clone(),
+            rules: Arc::clone(&self.rules),
+        }
+    }
+}
+
+impl<S, F, M, B> Service<Request<B>> for RulesService<S, F, M>
+where
+    ProxyService<RewriteService<S>, F, M>: Service<Request<B>, Response = Response>,
+    <ProxyService<RewriteService<S>, F, M> as Service<Request<B>>>::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = <ProxyService<RewriteService<S>, F, M> as Service<Request<B>>>::Error;
+    type Future = BoxFuture<'static, Result<Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.proxy.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match self.rules.before_proxy(&request) {
+            BeforeProxy::Respond(response) => Box::pin(async move { Ok(response) }),
+            BeforeProxy::Continue(headers) => {
+                let future = self.proxy.call(request);
+                Box::pin(async move {
+                    let mut response = future.await?;
+                    if let Some(headers) = headers {
+                        headers.apply(response.headers_mut());
+                    }
+                    Ok(response)
+                })
+            }
+        }
+    }
+}
+
+impl<S: fmt::Debug, F, M> fmt::Debug for RulesService<S, F, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RulesService")
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What runs after the proxy function when rules are configured: the before-routing
+/// rewrites, the inner service, and the `afterFiles` / `fallback` rewrites on a 404.
+pub struct RewriteService<S> {
+    inner: S,
+    rules: Arc<Rules>,
+}
+
+impl<S> RewriteService<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Clone> Clone for RewriteService<S> {
+    fn clone(&self) -> Self {
+        RewriteService {
+            inner: self.inner.clone(),
+            rules: Arc::clone(&self.rules),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for RewriteService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RewriteService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for RewriteService<S>
+where
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: http_body::Body + From<Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut ready = std::mem::replace(&mut self.inner, clone);
+        let rules = Arc::clone(&self.rules);
+        let spare = rules.has_not_found_rewrites().then(|| self.inner.clone());
+        Box::pin(async move {
+            let mut chain = Chain::new();
+            let before = request.uri().clone();
+            if let Err(response) = rules.apply_before_rewrites(&mut request, &mut chain) {
+                return Ok(response);
+            }
+            if *request.uri() != before && request.extensions().get::<MatchedPath>().is_some() {
+                return Ok(after_routing(&request));
+            }
+            let Some(spare) = spare else {
+                return Ok(ready.call(request).await?.map(Body::new));
+            };
+            let replay = replay_copy(request);
+            let (request, copy) = replay;
+            let response = ready.call(request).await?;
+            let Some((mut parts, bytes)) =
+                copy.filter(|_| response.status() == StatusCode::NOT_FOUND)
+            else {
+                return Ok(response.map(Body::new));
+            };
+            let mut last = response;
+            let mut from = 0;
+            loop {
+                let mut probe = Request::from_parts(parts, ());
+                let Some((next, target, rule)) = rules.next_not_found_rewrite(&probe, from) else {
+                    break;
+                };
+                if let Err(response) = chain.rewrite(&mut probe, &target, rule) {
+                    return Ok(response);
+                }
+                from = next;
+                let (rewritten, ()) = probe.into_parts();
+                parts = rewritten.clone();
+                let mut service = spare.clone();
+                poll_fn(|cx| service.poll_ready(cx)).await?;
+                let response = service
+                    .call(Request::from_parts(rewritten, B::from(bytes.clone())))
+                    .await?;
+                if response.status() != StatusCode::NOT_FOUND {
+                    return Ok(response.map(Body::new));
+                }
+                last = response;
+            }
+            Ok(last.map(Body::new))
+        })
+    }
+}
+
+/// The request, and a copy of its head and body for a second call when the body is empty
+/// or was read by `read_body`; a streamed body cannot be sent twice.
+#[allow(clippy::type_complexity)]
+fn replay_copy<B: http_body::Body>(
+    request: Request<B>,
+) -> (Request<B>, Option<(http::request::Parts, Bytes)>) {
+    let empty = request.body().is_end_stream() || request.body().size_hint().upper() == Some(0);
+    let bytes = if empty {
+        Some(Bytes::new())
+    } else {
+        request
+            .extensions()
+            .get::<BufferedCopy>()
+            .and_then(|copy| copy.0.get().cloned())
+    };
+    let Some(bytes) = bytes else {
+        return (request, None);
+    };
+    let (parts, body) = request.into_parts();
+    let copy = parts.clone();
+    (Request::from_parts(parts, body), Some((copy, bytes)))
+}
+
+fn after_routing<B>(request: &Request<B>) -> Response {
+    tracing::error!(
+        path = %request.uri().path(),
+        "a rewrite rule cannot re-route: the rules layer runs inside a Router (Router::layer \
+         or route_layer). Wrap the whole Router instead: `ProxyLayer::new(proxy).with_rules(rules).layer(router)`"
+    );
+    internal_error()
+}

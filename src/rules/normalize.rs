@@ -1,0 +1,124 @@
+//! URL normalization before any rule: repeated slashes and backslashes, bad percent-encoding,
+//! and the trailing-slash policy.
+
+/// What to do with a trailing slash (next.config's `trailingSlash`).
+///
+/// Next.js adds the policy's redirect in front of the config's redirects
+/// (vercel/next.js `packages/next/src/lib/load-custom-routes.ts`, end of `loadCustomRoutes`):
+/// with `trailingSlash: false` (its default) `/:path+/` goes to `/:path+` with 308; with
+/// `trailingSlash: true` a path whose last segment has no dot goes to the same path with a
+/// slash, a file path (`/a/b.txt/`) loses its slash, and `/.well-known/...` is left alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrailingSlash {
+    /// Leave paths as they come (axum's behaviour: `/a/` and `/a` are different routes).
+    #[default]
+    Keep,
+    /// Redirect `/a/` to `/a` with 308 (Next.js's default, `trailingSlash: false`).
+    Remove,
+    /// Redirect `/a` to `/a/` with 308, and `/a.txt/` to `/a.txt` (`trailingSlash: true`).
+    Add,
+}
+
+impl TrailingSlash {
+    /// The path the policy redirects `path` to, if any.
+    pub(crate) fn redirect(self, path: &str) -> Option<String> {
+        match self {
+            TrailingSlash::Keep => None,
+            // `/:path+/`: one or more non-empty segments, then the slash.
+            TrailingSlash::Remove => {
+                let trimmed = path.strip_suffix('/')?;
+                let ok = trimmed.len() > 1 && !trimmed.ends_with('/') && !trimmed.contains("//");
+                ok.then(|| trimmed.to_owned())
+            }
+            TrailingSlash::Add => {
+                let rest = path.strip_prefix('/')?;
+                if rest.starts_with(".well-known") || rest.is_empty() || rest.contains("//") {
+                    return None;
+                }
+                match rest.strip_suffix('/') {
+                    // `/:file((?!\.well-known(?:/.*)?)(?:[^/]+/)*[^/]+\.\w+)/` -> `/:file`
+                    Some(inner) => is_file(inner).then(|| format!("/{inner}")),
+                    // `/:notfile((?!\.well-known(?:/.*)?)(?:[^/]+/)*[^/\.]+)` -> `/:notfile/`
+                    None => {
+                        let last = rest.rsplit('/').next().unwrap_or("");
+                        (!last.contains('.')).then(|| format!("{path}/"))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `[^/]+\.\w+` for the last segment: a name, a dot, and word characters to the end.
+fn is_file(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    match last.rfind('.') {
+        Some(dot) => {
+            dot > 0
+                && dot + 1 < last.len()
+                && last[dot + 1..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        None => false,
+    }
+}
+
+/// Next.js's `normalizeRepeatedSlashes` on a path: backslashes become slashes, runs of
+/// slashes become one. `None` when the path has neither (vercel/next.js
+/// `packages/next/src/server/lib/router-utils/resolve-routes.ts` answers such a request 308
+/// to the normalized URL, query kept).
+pub(crate) fn repeated_slashes(path: &str) -> Option<String> {
+    if !path.contains('\\') && !path.contains("//") {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        let c = if c == '\\' { '/' } else { c };
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_slash_policies() {
+        // (policy, path, expected redirect) from the sources in load-custom-routes.ts.
+        let rows: &[(TrailingSlash, &str, Option<&str>)] = &[
+            (TrailingSlash::Keep, "/another/", None),
+            (TrailingSlash::Remove, "/another/", Some("/another")),
+            (TrailingSlash::Remove, "/a/b/", Some("/a/b")),
+            (TrailingSlash::Remove, "/another", None),
+            (TrailingSlash::Remove, "/", None),
+            (TrailingSlash::Add, "/another", Some("/another/")),
+            (TrailingSlash::Add, "/a/b", Some("/a/b/")),
+            (TrailingSlash::Add, "/another/", None),
+            (TrailingSlash::Add, "/", None),
+            (TrailingSlash::Add, "/file.txt", None),
+            (TrailingSlash::Add, "/dir/file.txt/", Some("/dir/file.txt")),
+            (TrailingSlash::Add, "/.well-known/thing", None),
+            (TrailingSlash::Add, "/.well-known/a.json/", None),
+        ];
+        for (policy, path, want) in rows {
+            assert_eq!(policy.redirect(path).as_deref(), *want, "{policy:?} {path}");
+        }
+    }
+
+    #[test]
+    fn repeated_slashes_and_backslashes() {
+        assert_eq!(repeated_slashes("/a//b").as_deref(), Some("/a/b"));
+        assert_eq!(
+            repeated_slashes("//evil.example").as_deref(),
+            Some("/evil.example")
+        );
+        assert_eq!(repeated_slashes("/a\\b").as_deref(), Some("/a/b"));
+        assert_eq!(repeated_slashes("/a/b"), None);
+    }
+}

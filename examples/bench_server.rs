@@ -18,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use http::header::X_FRAME_OPTIONS;
 use http::HeaderValue;
 use tower::Layer;
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse};
@@ -32,7 +33,8 @@ fn router() -> Router {
 }
 
 async fn add_header(_: ProxyRequest) -> ProxyResponse {
-    ProxyResponse::next().header("x-frame-options", "DENY")
+    // Built from statics, as the `from_fn` variant builds its header.
+    ProxyResponse::next().header(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))
 }
 
 async fn redirect(_: ProxyRequest) -> ProxyResponse {
@@ -51,7 +53,7 @@ async fn by_hand(request: Request, next: Next) -> Response {
     if !skip {
         response
             .headers_mut()
-            .insert("x-frame-options", HeaderValue::from_static("DENY"));
+            .insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     response
 }

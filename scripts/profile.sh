@@ -21,13 +21,13 @@ count() { # case requests -> instructions
     awk '/Collected :/ {print $4}'
 }
 declare -A per
-for case in bare unmatched next rewrite redirect; do
+for case in bare unmatched next from_fn rewrite redirect; do
   small=$(count "$case" 1000)
   large=$(count "$case" 11000)
   per[$case]=$(( (large - small) / 10000 ))
   cp "target/profile/$case.11000.out" "target/profile/$case.out"
 done
 echo "instructions per request (callgrind, $(date -u +%F), $(nproc) cores):"
-for case in bare unmatched next rewrite redirect; do
+for case in bare unmatched next from_fn rewrite redirect; do
   echo "  $case: ${per[$case]} (over bare: $(( per[$case] - per[bare] )))"
 done

@@ -36,12 +36,23 @@ use crate::matcher::{Deferred, Params};
 #[derive(Debug, Clone)]
 pub struct ProxyRequest {
     pub(crate) parts: Arc<Parts>,
-    params: OnceLock<Params>,
     deferred: Option<Deferred>,
-    url: OnceLock<Url>,
-    cookies: OnceLock<RequestCookies>,
     tasks: BackgroundTasks,
     body: Option<Bytes>,
+    /// The layer's trusted proxies and geolocation sources.
+    context: Option<Arc<ContextConfig>>,
+    /// What the accessors work out on first use, boxed when the first of them is asked
+    /// for: the request is moved several times on its way into the function's future, and
+    /// a function that reads only the path and headers should move a small one.
+    derived: OnceLock<Box<Derived>>,
+}
+
+/// The values a [`ProxyRequest`] works out from the request on first use.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    params: OnceLock<Params>,
+    url: OnceLock<Url>,
+    cookies: OnceLock<RequestCookies>,
     context: RequestContext,
 }
 
@@ -50,23 +61,20 @@ impl ProxyRequest {
         parts: Arc<Parts>,
         deferred: Option<Deferred>,
         tasks: BackgroundTasks,
+        context: Option<Arc<ContextConfig>>,
     ) -> Self {
         Self {
             parts,
-            params: OnceLock::new(),
             deferred,
-            url: OnceLock::new(),
-            cookies: OnceLock::new(),
             tasks,
             body: None,
-            context: RequestContext::default(),
+            context,
+            derived: OnceLock::new(),
         }
     }
 
-    /// The same request under the layer's context configuration (trusted proxies, CDN).
-    pub(crate) fn with_context(mut self, config: Option<Arc<ContextConfig>>) -> Self {
-        self.context = RequestContext::new(config);
-        self
+    fn derived(&self) -> &Derived {
+        self.derived.get_or_init(Box::default)
     }
 
     pub(crate) fn with_body(mut self, body: Bytes) -> Self {
@@ -92,12 +100,14 @@ impl ProxyRequest {
     /// ```
     pub fn from_request<B>(request: http::Request<B>) -> Self {
         let (parts, _body) = request.into_parts();
-        Self::new(Arc::new(parts), None, BackgroundTasks::default())
+        Self::new(Arc::new(parts), None, BackgroundTasks::default(), None)
     }
 
     /// The same request with these captured parameters (for tests).
     pub fn with_params(mut self, params: Params) -> Self {
-        self.params = OnceLock::from(params);
+        let mut derived = self.derived.take().unwrap_or_default();
+        derived.params = OnceLock::from(params);
+        self.derived = OnceLock::from(derived);
         self.deferred = None;
         self
     }
@@ -149,7 +159,7 @@ impl ProxyRequest {
     /// The full URL of the request (`request.nextUrl`), built from the `Host` header (or the
     /// URI's authority) and the path and query. The scheme is the URI's, else `http`.
     pub fn url(&self) -> &Url {
-        self.url.get_or_init(|| request_url(&self.parts))
+        self.derived().url.get_or_init(|| request_url(&self.parts))
     }
 
     /// A copy of the URL to edit (`request.nextUrl.clone()`).
@@ -164,7 +174,8 @@ impl ProxyRequest {
 
     /// The request cookies (`request.cookies`).
     pub fn cookies(&self) -> &RequestCookies {
-        self.cookies
+        self.derived()
+            .cookies
             .get_or_init(|| RequestCookies::parse(&self.parts.headers))
     }
 
@@ -181,7 +192,7 @@ impl ProxyRequest {
     ///
     /// Taken on first use: a function that never reads them does not pay for them.
     pub fn params(&self) -> &Params {
-        self.params.get_or_init(|| match &self.deferred {
+        self.derived().params.get_or_init(|| match &self.deferred {
             Some(deferred) => deferred.params(&self.head_only()),
             None => Params::default(),
         })
@@ -219,10 +230,14 @@ impl ProxyRequest {
     pub(crate) fn edited(&self, edit: impl FnOnce(&mut Parts)) -> Self {
         let mut parts = (*self.parts).clone();
         edit(&mut parts);
-        let mut request =
-            Self::new(Arc::new(parts), None, self.tasks.clone()).with_params(self.params().clone());
+        let mut request = Self::new(
+            Arc::new(parts),
+            None,
+            self.tasks.clone(),
+            self.context.clone(),
+        )
+        .with_params(self.params().clone());
         request.body = self.body.clone();
-        request.context = RequestContext::new(self.context.config.clone());
         request
     }
 
@@ -270,9 +285,9 @@ impl ProxyRequest {
     ///
     /// [`ProxyLayer::trust_proxies`]: crate::ProxyLayer::trust_proxies
     pub fn client_ip(&self) -> Option<IpAddr> {
-        *self.context.client_ip.get_or_init(|| {
+        *self.derived().context.client_ip.get_or_init(|| {
             let peer = self.client_addr().map(|addr| addr.ip());
-            match &self.context.config {
+            match &self.context {
                 Some(config) if config.proxies.trusts_any() => {
                     config.proxies.client_ip(peer, self.headers())
                 }
@@ -289,10 +304,11 @@ impl ProxyRequest {
     ///
     /// [`ProxyLayer::geo_from`]: crate::ProxyLayer::geo_from
     pub fn geo(&self) -> Option<&Geo> {
-        self.context
+        self.derived()
+            .context
             .geo
             .get_or_init(|| {
-                let config = self.context.config.as_ref()?;
+                let config = self.context.as_ref()?;
                 let from_cdn = config
                     .cdn
                     .and_then(|cdn| cdn.geo_with(|name| self.headers().get(name)));
@@ -327,7 +343,7 @@ impl ProxyRequest {
     /// ```
     #[cfg(feature = "user-agent")]
     pub fn user_agent(&self) -> &crate::context::UserAgent {
-        self.context.user_agent.get_or_init(|| {
+        self.derived().context.user_agent.get_or_init(|| {
             let header = self
                 .headers()
                 .get(http::header::USER_AGENT)

@@ -78,7 +78,7 @@ mod maxmind;
 mod user_agent;
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 pub use client_ip::{ForwardedHeader, TrustedProxies};
 pub use geo::{Cdn, Geo};
@@ -97,22 +97,12 @@ pub(crate) struct ContextConfig {
     pub(crate) database: Option<GeoDatabase>,
 }
 
-/// One request's view of the context: the layer's configuration and what has been worked
-/// out from it so far (each on first use).
+/// What one request has worked out from the layer's context configuration so far (each on
+/// first use).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RequestContext {
-    pub(crate) config: Option<Arc<ContextConfig>>,
     pub(crate) client_ip: OnceLock<Option<IpAddr>>,
     pub(crate) geo: OnceLock<Option<Geo>>,
     #[cfg(feature = "user-agent")]
     pub(crate) user_agent: OnceLock<UserAgent>,
-}
-
-impl RequestContext {
-    pub(crate) fn new(config: Option<Arc<ContextConfig>>) -> Self {
-        Self {
-            config,
-            ..Self::default()
-        }
-    }
 }

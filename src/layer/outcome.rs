@@ -41,7 +41,7 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
         }
         Action::Respond(mut response) => {
             extras.apply(response.headers_mut());
-            Step::Respond(response)
+            Step::Respond(*response)
         }
         Action::Redirect(target, status) => {
             let location = if is_plain_local_path(&target) {

@@ -169,8 +169,8 @@ where
             Arc::clone(&parts),
             selected.matched,
             self.settings.tasks.clone(),
-        )
-        .with_context(self.settings.context.clone());
+            self.settings.context.clone(),
+        );
         ResponseFuture::deciding(
             &self.function,
             proxy_request,

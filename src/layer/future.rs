@@ -24,8 +24,8 @@ use super::outcome::{self, Step};
 use crate::background::BackgroundTasks;
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
-use crate::request::ProxyRequest;
-use crate::response::{error_response, ProxyResponse, ResponseExtras};
+use crate::request::{ProxyRequest, ReadLog};
+use crate::response::{error_response, CacheMarks, ProxyResponse, ResponseExtras};
 
 pin_project! {
     /// The response future of [`ProxyService`](super::ProxyService).
@@ -94,6 +94,8 @@ struct Pending<S, B> {
     parts: Arc<Parts>,
     body: B,
     started: Instant,
+    /// What the function read, for the cache marks on the response.
+    reads: Arc<ReadLog>,
 }
 
 impl<S, F, B> ResponseFuture<S, F, B>
@@ -145,6 +147,7 @@ where
             status = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
+        let reads = request.read_log();
         // A panic while the function builds its future is caught like one inside it.
         let called =
             span.in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request))));
@@ -166,6 +169,7 @@ where
                         parts,
                         body,
                         started: Instant::now(),
+                        reads,
                     }),
                 }),
             },
@@ -255,6 +259,7 @@ where
                         parts,
                         body,
                         started,
+                        reads,
                     }) = pending.take()
                     else {
                         return Poll::Ready(Ok(internal_error()));
@@ -267,16 +272,25 @@ where
                         }
                     };
                     record_decision(span, &decision, started);
+                    let marks = cache_marks(&reads, &decision, &parts);
                     // The function has dropped its request by now, so this rarely copies.
                     let parts = Arc::try_unwrap(parts).unwrap_or_else(|shared| (*shared).clone());
                     match outcome::apply(decision, parts, body) {
-                        Step::Forward(request, extras) => State::Inner {
-                            future: inner.call(request),
-                            extras: (!extras.is_empty()).then_some(extras),
-                        },
-                        Step::Respond(response) => State::Ready {
-                            response: Some(response),
-                        },
+                        Step::Forward(request, mut extras) => {
+                            extras.mark_for_caches(marks);
+                            State::Inner {
+                                future: inner.call(request),
+                                extras: (!extras.is_empty()).then_some(extras),
+                            }
+                        }
+                        Step::Respond(mut response) => {
+                            if let Some(marks) = marks {
+                                marks.apply_to_own(response.headers_mut());
+                            }
+                            State::Ready {
+                                response: Some(response),
+                            }
+                        }
                     }
                 }
             };
@@ -302,6 +316,23 @@ fn record_decision(span: &Span, decision: &ProxyResponse, started: Instant) {
         span.record("status", response.status().as_u16());
     }
     span.in_scope(|| tracing::debug!("proxy decided"));
+}
+
+/// The cache marks for what the decision read; warns about a permanent redirect that
+/// depended on cookies (browsers keep it after the cookie changes, e.g. after logout).
+fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Option<CacheMarks> {
+    let marks = CacheMarks::from_reads(reads.read_cookies(), reads.read_headers())?;
+    if let Some(status) = decision.redirect_status() {
+        if marks.read_cookies() && matches!(status.as_u16(), 301 | 308) {
+            tracing::warn!(
+                path = %parts.uri.path(),
+                status = status.as_u16(),
+                "permanent redirect decided on cookies: browsers cache it and keep \
+                 redirecting after the cookie changes (e.g. after logout); use a 307 or 302"
+            );
+        }
+    }
+    Some(marks)
 }
 
 fn internal_error() -> Response {

@@ -121,12 +121,11 @@ fuzz_target!(|input: Input| {
     let Ok(request) = builder.body(Body::empty()) else {
         return;
     };
-    let request_url = ProxyRequest::from_request(http::Request::get(request.uri().clone())
-        .header("host", request.headers().get("host").cloned().unwrap_or(http::HeaderValue::from_static("localhost")))
-        .body(())
-        .unwrap())
-    .url()
-    .clone();
+    // The request's own URL as the layer sees it: `Host`, else the URI's authority (an
+    // absolute-form target), else localhost.
+    let mut head = http::Request::get(request.uri().clone()).body(()).unwrap();
+    *head.headers_mut() = request.headers().clone();
+    let request_url = ProxyRequest::from_request(head).url().clone();
 
     let function_input = input.clone();
     let app = ProxyLayer::new(move |req: ProxyRequest| {

@@ -36,10 +36,16 @@ rss_start=$(rss_kb)
 wrk -t$threads -c"$connections" -d"${warmup}s" --timeout 10s -s scripts/soak.lua "$url" >/dev/null
 rss_warm=$(rss_kb)
 
+# VmRSS every 10 s during the run, to tell steady growth from a one-off step.
+( while sleep 10; do rss_kb; done ) > "${TMPDIR:-/tmp}/soak-rss.$$" 2>/dev/null &
+sampler=$!
 out=$(wrk -t$threads -c"$connections" -d"${seconds}s" --timeout 10s --latency -s scripts/soak.lua "$url")
+kill $sampler 2>/dev/null || true
 sleep 1 # let the last connections close
 rss_end=$(rss_kb)
 echo "$out"
+echo "VmRSS every 10 s during the run (kB): $(tr '\n' ' ' < "${TMPDIR:-/tmp}/soak-rss.$$")"
+rm -f "${TMPDIR:-/tmp}/soak-rss.$$"
 
 python3 - "$connections" "$rss_start" "$rss_warm" "$rss_end" "$seconds" <<PY
 import re, sys

@@ -126,6 +126,10 @@ impl ProxyRequest {
     }
 
     /// The request headers.
+    ///
+    /// Reads through the whole map are not tracked for `Vary` (see
+    /// [`header`](Self::header)): decide on a header with `header(name)`, or set `Vary` on the
+    /// response yourself.
     pub fn headers(&self) -> &HeaderMap {
         &self.parts.headers
     }

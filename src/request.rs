@@ -1,11 +1,12 @@
 //! [`ProxyRequest`]: what the proxy function can read.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
-use http::header::{COOKIE, HOST};
+use http::header::{HeaderName, COOKIE, HOST};
 use http::request::Parts;
 use http::{Extensions, HeaderMap, Method, Uri};
 use url::Url;
@@ -39,6 +40,8 @@ pub struct ProxyRequest {
     deferred: Option<Deferred>,
     tasks: BackgroundTasks,
     body: Option<Bytes>,
+    /// What the function read, for the response's cache marks; shared by clones.
+    reads: Arc<ReadLog>,
     /// The layer's trusted proxies and geolocation sources.
     context: Option<Arc<ContextConfig>>,
     /// What the accessors work out on first use, boxed when the first of them is asked
@@ -70,6 +73,7 @@ impl ProxyRequest {
             body: None,
             context,
             derived: OnceLock::new(),
+            reads: Arc::default(),
         }
     }
 
@@ -142,13 +146,34 @@ impl ProxyRequest {
     }
 
     /// The request headers.
+    ///
+    /// Reads through the whole map are not tracked for `Vary` (see
+    /// [`header`](Self::header)): decide on a header with `header(name)`, or set `Vary` on the
+    /// response yourself.
     pub fn headers(&self) -> &HeaderMap {
         &self.parts.headers
     }
 
     /// A header's value as text, if present and visible ASCII.
+    ///
+    /// The read is remembered: a response produced from this decision gets `Vary: <name>`
+    /// (and, for `Cookie`, what [`cookies`](Self::cookies) adds), so that a cache does not
+    /// serve it to a request with another value. [`headers`](Self::headers) is not tracked.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.parts.headers.get(name)?.to_str().ok()
+        // A name that does not parse cannot be in the map: nothing was read.
+        let header_name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+        self.note_header_read(&header_name);
+        self.parts.headers.get(&header_name)?.to_str().ok()
+    }
+
+    /// Records that the decision depends on the request header `name` (for `Vary`).
+    pub(crate) fn note_header_read(&self, name: &HeaderName) {
+        self.reads.note_header(name);
+    }
+
+    /// What the function has read so far, shared by every clone of this request.
+    pub(crate) fn read_log(&self) -> Arc<ReadLog> {
+        Arc::clone(&self.reads)
     }
 
     /// The request extensions (what outer layers inserted).
@@ -173,7 +198,12 @@ impl ProxyRequest {
     }
 
     /// The request cookies (`request.cookies`).
+    ///
+    /// Reading them is remembered: a response produced from this decision gets
+    /// `Vary: Cookie` and `Cache-Control: private` (unless the proxy set those headers
+    /// itself), so that no shared cache hands one user's decision to another.
     pub fn cookies(&self) -> &RequestCookies {
+        self.reads.note_cookies();
         self.derived()
             .cookies
             .get_or_init(|| RequestCookies::parse(&self.parts.headers))
@@ -238,6 +268,8 @@ impl ProxyRequest {
         )
         .with_params(self.params().clone());
         request.body = self.body.clone();
+        // Later functions of a chain decide for the same response.
+        request.reads = Arc::clone(&self.reads);
         request
     }
 
@@ -343,6 +375,8 @@ impl ProxyRequest {
     /// ```
     #[cfg(feature = "user-agent")]
     pub fn user_agent(&self) -> &crate::context::UserAgent {
+        // A decision on the user agent varies with it (see `header`).
+        self.note_header_read(&http::header::USER_AGENT);
         self.derived().context.user_agent.get_or_init(|| {
             let header = self
                 .headers()
@@ -351,6 +385,46 @@ impl ProxyRequest {
                 .unwrap_or("");
             crate::context::UserAgent::parse(header)
         })
+    }
+}
+
+/// Which cookies and headers a decision read, for the response's `Vary` and
+/// `Cache-Control`. One per matched request, shared by the request's clones; the header list
+/// is only locked when a header is read.
+#[derive(Debug, Default)]
+pub(crate) struct ReadLog {
+    cookies: AtomicBool,
+    headers: Mutex<Vec<HeaderName>>,
+}
+
+impl ReadLog {
+    fn note_cookies(&self) {
+        self.cookies.store(true, Ordering::Relaxed);
+    }
+
+    fn note_header(&self, name: &HeaderName) {
+        if name == COOKIE {
+            self.note_cookies();
+            return;
+        }
+        // A poisoned lock only means another reader panicked; the list is still usable.
+        let mut headers = self.headers.lock().unwrap_or_else(|e| e.into_inner());
+        if !headers.contains(name) {
+            headers.push(name.clone());
+        }
+    }
+
+    /// Whether the decision read cookies.
+    pub(crate) fn read_cookies(&self) -> bool {
+        self.cookies.load(Ordering::Relaxed)
+    }
+
+    /// The headers the decision read (not `Cookie`), in the order first read.
+    pub(crate) fn read_headers(&self) -> Vec<HeaderName> {
+        self.headers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use cookie::Cookie;
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, SET_COOKIE};
+use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE, VARY};
 use http::{Extensions, HeaderMap, StatusCode};
 use serde::Serialize;
 
@@ -93,6 +93,39 @@ impl ProxyResponse {
     /// path is folded to one `/`, so a path built from request data cannot leave the origin.
     pub fn redirect(url: impl AsRef<str>) -> Self {
         Self::redirect_with_status(url, StatusCode::TEMPORARY_REDIRECT)
+    }
+
+    /// A `307` redirect to `target` if it is a path on this site, else to `fallback`: the
+    /// safe way to send a user back to where they came from (`/login?from=...`).
+    ///
+    /// [`redirect`](Self::redirect) takes an absolute URL as written, so
+    /// `redirect(req.query("from"))` sends anyone to `https://evil.example` who links to
+    /// `/login?from=https://evil.example`. Here `target` must be a local path: it starts with
+    /// one `/`, holds no `\`, whitespace or control character (which browsers drop or read as
+    /// `/`), and its path has no empty or dot segment and no encoded `/` or `\` (`%2F`,
+    /// `%5C`, which a server may decode into `//`). Anything else, or `None`, goes to
+    /// `fallback`, which comes from the code and is taken like [`redirect`](Self::redirect)'s.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{ProxyRequest, ProxyResponse};
+    ///
+    /// async fn after_login(req: ProxyRequest) -> ProxyResponse {
+    ///     ProxyResponse::redirect_to_local(req.query("from").as_deref(), "/dashboard")
+    /// }
+    ///
+    /// let back = ProxyResponse::redirect_to_local(Some("/settings?tab=2"), "/dashboard");
+    /// assert_eq!(back.redirect_url(), Some("/settings?tab=2"));
+    /// for evil in ["//evil.example", "/\\evil.example", "https://evil.example", "/\t/evil.example"] {
+    ///     let back = ProxyResponse::redirect_to_local(Some(evil), "/dashboard");
+    ///     assert_eq!(back.redirect_url(), Some("/dashboard"), "{evil}");
+    /// }
+    /// # let _ = tower_proxy_fn::ProxyLayer::new(after_login);
+    /// ```
+    pub fn redirect_to_local(target: Option<&str>, fallback: &str) -> Self {
+        match target {
+            Some(path) if is_local_path(path) => Self::redirect(path),
+            _ => Self::redirect(fallback),
+        }
     }
 
     /// A `308 Permanent Redirect` to `url`.
@@ -230,6 +263,17 @@ impl ProxyResponse {
         if cookie.name().is_empty() || !cookie.name().bytes().all(is_token_byte) {
             self.note_invalid(format!("invalid cookie name {:?}", cookie.name()));
             return self;
+        }
+        // RFC 6265 §4.1.1: an attribute value holds no `;` (it would end the attribute and
+        // start another one the code never asked for, e.g. `Path=/; Domain=evil.example`).
+        for (attribute, value) in [("path", cookie.path()), ("domain", cookie.domain())] {
+            if value.is_some_and(|v| v.contains(';')) {
+                self.note_invalid(format!(
+                    "cookie {:?}: {attribute} {value:?} holds a ';'",
+                    cookie.name()
+                ));
+                return self;
+            }
         }
         if cookie.path().is_none() {
             cookie.set_path("/");
@@ -389,6 +433,7 @@ impl ProxyResponse {
 pub(crate) struct ResponseExtras {
     headers: Vec<(HeaderName, HeaderValue, bool)>,
     cookies: Vec<Cookie<'static>>,
+    cache: Option<CacheMarks>,
 }
 
 impl ResponseExtras {
@@ -396,15 +441,26 @@ impl ResponseExtras {
         Self {
             headers: std::mem::take(&mut decision.response_headers),
             cookies: std::mem::take(&mut decision.cookies),
+            cache: None,
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.headers.is_empty() && self.cookies.is_empty()
+        self.headers.is_empty() && self.cookies.is_empty() && self.cache.is_none()
+    }
+
+    /// Marks the inner service's response for what the decision read (see [`CacheMarks`]).
+    pub(crate) fn mark_for_caches(&mut self, marks: Option<CacheMarks>) {
+        self.cache = marks;
     }
 
     /// Adds the proxy's headers and cookies to a response.
     pub(crate) fn apply(self, headers: &mut HeaderMap) {
+        if let Some(marks) = &self.cache {
+            let proxy_set = |name: &HeaderName| self.headers.iter().any(|(n, _, _)| n == name);
+            let (keep_vary, keep_cache_control) = (proxy_set(&VARY), proxy_set(&CACHE_CONTROL));
+            marks.merge_into(headers, keep_vary, keep_cache_control);
+        }
         for (name, value, append) in self.headers {
             if append {
                 headers.append(name, value);
@@ -419,6 +475,112 @@ impl ResponseExtras {
             if let Ok(value) = HeaderValue::try_from(line) {
                 headers.append(SET_COOKIE, value);
             }
+        }
+    }
+}
+
+/// What a decision read, as it must show in the response for caches: `Vary` names the
+/// request headers the decision depends on (`Cookie` when it read cookies), and a decision
+/// that read cookies is `Cache-Control: private` (no shared cache may store it).
+#[derive(Debug)]
+pub(crate) struct CacheMarks {
+    cookies: bool,
+    headers: Vec<HeaderName>,
+}
+
+impl CacheMarks {
+    /// The marks for a decision; `None` when it read neither cookies nor headers.
+    pub(crate) fn from_reads(cookies: bool, headers: Vec<HeaderName>) -> Option<Self> {
+        (cookies || !headers.is_empty()).then_some(Self { cookies, headers })
+    }
+
+    /// Whether the decision read cookies.
+    pub(crate) fn read_cookies(&self) -> bool {
+        self.cookies
+    }
+
+    /// Marks a response the layer built from the decision (redirect, own response): every
+    /// header on it is the proxy's, so a `Vary` or `Cache-Control` already there stays as the
+    /// proxy set it.
+    pub(crate) fn apply_to_own(&self, headers: &mut HeaderMap) {
+        let keep_vary = headers.contains_key(VARY);
+        let keep_cache_control = headers.contains_key(CACHE_CONTROL);
+        self.merge_into(headers, keep_vary, keep_cache_control);
+    }
+
+    /// Adds the marks to what the response already says: names missing from `Vary` are
+    /// appended (`Vary: *` already covers everything); `Cache-Control` becomes `private`
+    /// unless it already is `private` or `no-store` (a `public` directive is dropped, the
+    /// rest kept).
+    fn merge_into(&self, headers: &mut HeaderMap, keep_vary: bool, keep_cache_control: bool) {
+        if !keep_vary {
+            self.merge_vary(headers);
+        }
+        if self.cookies && !keep_cache_control {
+            merge_private(headers);
+        }
+    }
+
+    fn merge_vary(&self, headers: &mut HeaderMap) {
+        let listed: Vec<String> = headers
+            .get_all(VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|name| name.trim().to_ascii_lowercase())
+            .collect();
+        if listed.iter().any(|name| name == "*") {
+            return;
+        }
+        let cookie = self.cookies.then_some("cookie");
+        let missing: Vec<&str> = cookie
+            .into_iter()
+            .chain(self.headers.iter().map(HeaderName::as_str))
+            .filter(|name| !listed.iter().any(|l| l == name))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        // Header names are tokens, so the joined list is always a valid value.
+        if let Ok(value) = HeaderValue::try_from(missing.join(", ")) {
+            headers.append(VARY, value);
+        }
+    }
+}
+
+fn merge_private(headers: &mut HeaderMap) {
+    let directives: Vec<String> = headers
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let name_of = |d: &str| {
+        d.split('=')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    };
+    if directives
+        .iter()
+        .any(|d| matches!(name_of(d).as_str(), "private" | "no-store"))
+    {
+        return;
+    }
+    let kept = directives.iter().filter(|d| name_of(d) != "public");
+    let value = std::iter::once("private")
+        .chain(kept.map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match HeaderValue::try_from(value) {
+        Ok(value) => {
+            headers.insert(CACHE_CONTROL, value);
+        }
+        Err(_) => {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
         }
     }
 }
@@ -439,6 +601,36 @@ impl fmt::Debug for ProxyResponse {
             .field("invalid", &self.invalid)
             .finish()
     }
+}
+
+/// Whether `path` is a path on the current origin under every URL parser a browser runs:
+/// one leading `/`, no `\` (read as `/`), no whitespace or control characters (dropped, so
+/// `/\t/evil.example` would become `//evil.example`), and in the path part no empty segment
+/// and no dot segment (`/.//evil.example` normalizes to `//evil.example`; `%2e` is a dot),
+/// nor an encoded `/` or `\` (a server that decodes the path again would see `//`).
+fn is_local_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    if path
+        .chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return false;
+    }
+    let path_part = rest.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path_part.split('/').collect();
+    let last = segments.len() - 1;
+    segments.iter().enumerate().all(|(i, segment)| {
+        // Only the last segment may be empty (a trailing slash, or the root `/` itself).
+        let lower = segment.to_ascii_lowercase();
+        let dots = lower.replace("%2e", ".");
+        (!segment.is_empty() || i == last)
+            && dots != "."
+            && dots != ".."
+            && !lower.contains("%2f")
+            && !lower.contains("%5c")
+    })
 }
 
 /// RFC 7230 `token` characters, which a cookie name must consist of.

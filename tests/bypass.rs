@@ -5,6 +5,8 @@
 //! protected handler. Behind the layer, every such path must be stopped by the proxy.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -115,7 +117,7 @@ fn spelled_path() -> impl Strategy<Value = String> {
             "settings".into()
         ]),
     ];
-    let edits = prop::collection::vec((0usize..8, any::<u8>(), any::<bool>()), 0..4);
+    let edits = prop::collection::vec((0usize..11, any::<u8>(), any::<bool>()), 0..6);
     let tail = prop_oneof![
         Just(String::new()),
         Just("/".to_owned()),
@@ -156,6 +158,27 @@ fn spelled_path() -> impl Strategy<Value = String> {
                 5 => segments[at].push_str(if upper { "%2F" } else { "%2f" }),
                 // a `;` parameter on a segment
                 6 => segments[at].push_str(";p=1"),
+                // an encoded dot segment, or an encoded parent after a dummy segment
+                7 => segments.insert(at, if upper { "%2E" } else { ".%2e" }.into()),
+                8 => {
+                    segments.insert(at, if upper { "%2E%2E" } else { "%2e." }.into());
+                    segments.insert(at, "x".into());
+                }
+                // every character of a segment percent-encoded, hex case mixed
+                9 => {
+                    let encoded: String = segments[at]
+                        .bytes()
+                        .enumerate()
+                        .map(|(i, b)| {
+                            if (i + pick as usize) % 2 == usize::from(upper) {
+                                format!("%{b:02X}")
+                            } else {
+                                format!("%{b:02x}")
+                            }
+                        })
+                        .collect();
+                    segments[at] = encoded;
+                }
                 // an empty segment at the end
                 _ => segments.push(String::new()),
             }
@@ -175,33 +198,96 @@ proptest! {
     #[test]
     fn no_header_makes_the_proxy_skip_a_protected_path(
         path in spelled_path(),
-        headers in prop::collection::vec(
-            (
-                prop_oneof![
-                    Just("x-middleware-subrequest".to_owned()),
-                    Just("x-middleware-prefetch".to_owned()),
-                    Just("x-nextjs-data".to_owned()),
-                    Just("x-invoke-path".to_owned()),
-                    Just("x-forwarded-host".to_owned()),
-                    Just("x-original-url".to_owned()),
-                    Just("x-rewrite-url".to_owned()),
-                    Just("purpose".to_owned()),
-                    Just("next-router-prefetch".to_owned()),
-                    "x-[a-z-]{1,12}",
-                ],
-                prop_oneof![
-                    Just("middleware:middleware:middleware:middleware:middleware".to_owned()),
-                    Just("src/middleware:src/middleware:src/middleware:src/middleware:src/middleware".to_owned()),
-                    Just("/about".to_owned()),
-                    Just("1".to_owned()),
-                    Just("prefetch".to_owned()),
-                    "[ -~]{0,20}",
-                ],
-            ),
-            0..4,
-        ),
+        headers in client_headers(),
     ) {
         check(&path, &headers)?;
+    }
+}
+
+/// The headers a client could send to try to change how a request is routed or whether
+/// the proxy runs: Next.js's internal ones, proxy and rewrite headers, method overrides.
+fn client_headers() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop::collection::vec(
+        (
+            prop_oneof![
+                Just("x-middleware-subrequest".to_owned()),
+                Just("x-middleware-prefetch".to_owned()),
+                Just("x-middleware-invoke".to_owned()),
+                Just("x-nextjs-data".to_owned()),
+                Just("x-invoke-path".to_owned()),
+                Just("x-invoke-query".to_owned()),
+                Just("x-matched-path".to_owned()),
+                Just("x-now-route-matches".to_owned()),
+                Just("rsc".to_owned()),
+                Just("next-router-state-tree".to_owned()),
+                Just("x-forwarded-host".to_owned()),
+                Just("x-forwarded-prefix".to_owned()),
+                Just("x-forwarded-proto".to_owned()),
+                Just("x-original-url".to_owned()),
+                Just("x-original-uri".to_owned()),
+                Just("x-rewrite-url".to_owned()),
+                Just("x-http-method-override".to_owned()),
+                Just("host".to_owned()),
+                Just("cookie".to_owned()),
+                Just("purpose".to_owned()),
+                Just("next-router-prefetch".to_owned()),
+                "x-[a-z-]{1,12}",
+            ],
+            prop_oneof![
+                Just("middleware:middleware:middleware:middleware:middleware".to_owned()),
+                Just(
+                    "src/middleware:src/middleware:src/middleware:src/middleware:src/middleware"
+                        .to_owned()
+                ),
+                Just("proxy:proxy:proxy:proxy:proxy".to_owned()),
+                Just("/about".to_owned()),
+                Just("/".to_owned()),
+                Just("1".to_owned()),
+                Just("prefetch".to_owned()),
+                Just("POST".to_owned()),
+                Just("evil.example".to_owned()),
+                "[ -~]{0,20}",
+            ],
+        ),
+        0..6,
+    )
+}
+
+/// Whether the proxy function runs for `path` with these headers (counted, not inferred).
+fn proxy_runs(path: &str, headers: &[(String, String)]) -> Option<bool> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let request = request(path, headers)?;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&runs);
+        let app = ProxyLayer::new(move |_req: ProxyRequest| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { ProxyResponse::next() }
+        })
+        .with_matcher(matcher())
+        .layer(router());
+        let _ = app.oneshot(request).await.unwrap();
+        Some(runs.load(Ordering::SeqCst) == 1)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The matcher has no `has`/`missing` conditions, so headers must not change whether the
+    /// proxy runs, for protected and unprotected paths alike.
+    #[test]
+    fn no_header_changes_whether_the_proxy_runs(
+        path in prop_oneof![spelled_path(), "/[a-z]{1,8}(/[a-z]{1,8}){0,2}"],
+        headers in client_headers(),
+    ) {
+        let Some(with_headers) = proxy_runs(&path, &headers) else {
+            return Ok(()); // a header value that is not valid in a request
+        };
+        let without = proxy_runs(&path, &[]).unwrap();
+        prop_assert_eq!(with_headers, without, "{} with {:?}", path, headers);
     }
 }
 
@@ -219,6 +305,18 @@ fn known_bypass_spellings_are_stopped_or_not_routed() {
         "/api/v1/users/7//settings",
         "/api/v1/users/7/settings/",
         "/admin;x=1/users",
+        "/admin/users;x=1",
+        "/%2e/admin",
+        "/admin/%2E%2E/admin",
+        "/ADMIN%2fusers",
+        "/%41%44%4d%49%4e",
+        "/adm%69n/users",
+        "/adm%49n/users",
+        "/admin?x=/about",
+        "/files/a%2f..%2f..%2fetc",
+        "/api/v1/users/7/%73ettings",
+        "/api//v1/users/7/settings",
+        "/api/v1/users/7/./settings",
     ];
     for path in cases {
         check(path, &[]).unwrap();
@@ -243,4 +341,117 @@ fn the_oracle_sees_protected_routes() {
             assert_eq!(body, want, "{path}");
         }
     });
+}
+
+/// Serves `app` on a loopback port.
+async fn serve<S>(app: S) -> std::net::SocketAddr
+where
+    S: tower::Service<Request, Response = axum::response::Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<Request>::into_make_service(app),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+/// Sends the request target exactly as written (no client normalizes it) and returns the
+/// status code and body.
+async fn raw_get(addr: std::net::SocketAddr, target: &str, headers: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Over real sockets: what the bare server routes to a protected handler, the guarded
+/// server denies, whatever the spelling and whatever Next.js-internal headers come along.
+#[tokio::test]
+async fn over_a_real_server_protected_spellings_are_denied() {
+    let bare = serve(router()).await;
+    let guarded = serve(
+        ProxyLayer::new(deny)
+            .with_matcher(matcher())
+            .layer(router()),
+    )
+    .await;
+    let spellings = [
+        "/admin",
+        "/admin/",
+        "//admin",
+        "/admin//users",
+        "/admin/./users",
+        "/admin/users/",
+        "/%61dmin",
+        "/%61DMIN",
+        "/adm%69n/users",
+        "/adm%6En/users",
+        "/admin%2Fusers",
+        "/admin%2fusers",
+        "/admin;x=1",
+        "/admin/users;jsessionid=1",
+        "/admin/users?x=1",
+        "/admin/a/b/c",
+        "/admin/a//b",
+        "/files/a",
+        "/files//etc/passwd",
+        "/files/%2e%2e/x",
+        "/api/v1/users/7/settings",
+        "/api/v1/users/7//settings",
+        "/api/v1//users/7/settings",
+        "/api/v1/users/7/settings/",
+        "/api/v1/users/7/%73ettings",
+        "/api/v1/users/%37/settings",
+        "/x/../admin",
+        "/%2e/admin",
+        "/./admin",
+    ];
+    let headers = [
+        "",
+        "x-middleware-subrequest: middleware:middleware:middleware:middleware:middleware\r\n",
+        "x-middleware-subrequest: src/middleware:src/middleware:src/middleware:src/middleware:src/middleware\r\n",
+        "x-invoke-path: /about\r\nx-matched-path: /about\r\nx-nextjs-data: 1\r\n",
+        "x-original-url: /about\r\nx-rewrite-url: /about\r\nx-forwarded-prefix: /about\r\n",
+    ];
+    let mut protected_seen = 0;
+    for target in spellings {
+        for extra in headers {
+            let (_, bare_body) = raw_get(bare, target, extra).await;
+            if !bare_body.starts_with("protected:") {
+                continue;
+            }
+            protected_seen += 1;
+            let (status, body) = raw_get(guarded, target, extra).await;
+            assert!(
+                status == 403 || status == 400,
+                "{target} with {extra:?} reached {bare_body} past the proxy: {status} {body}"
+            );
+            assert!(!body.starts_with("protected:"), "{target}: {body}");
+        }
+    }
+    // The oracle must have had something to check.
+    assert!(
+        protected_seen >= 10 * headers.len(),
+        "only {protected_seen} protected requests"
+    );
 }

@@ -232,3 +232,201 @@ async fn no_request_header_makes_the_layer_skip_the_proxy() {
     }
     assert_eq!(handler_calls.load(Ordering::SeqCst), 0);
 }
+
+// --- Bad values from the proxy at request time: a well-formed 500 and a logged reason ---
+
+/// One HTTP/1.1 response read off the wire, checked to be well-formed (RFC 9112): a status
+/// line, header lines of a token name and a value free of CR and LF, an empty line, and a
+/// body of exactly `Content-Length` bytes.
+struct RawResponse {
+    status_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+async fn raw_get(addr: std::net::SocketAddr, path: &str) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head that ends with an empty line");
+    let head = std::str::from_utf8(&bytes[..end]).expect("an ASCII head");
+    let body = bytes[end + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap().to_owned();
+    assert!(
+        status_line.starts_with("HTTP/1.1 ")
+            && status_line.as_bytes()[9..12].iter().all(u8::is_ascii_digit),
+        "status line {status_line:?}"
+    );
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .unwrap_or_else(|| panic!("header line {line:?}"));
+        assert!(
+            !name.is_empty() && name.bytes().all(is_tchar),
+            "header name {name:?}"
+        );
+        assert!(
+            !value
+                .bytes()
+                .any(|b| b == b'\r' || b == b'\n' || (b < 0x20 && b != b'\t') || b == 0x7f),
+            "header value {value:?}"
+        );
+        headers.push((name.to_owned(), value.trim().to_owned()));
+    }
+    let response = RawResponse {
+        status_line,
+        headers,
+        body,
+    };
+    let length = response.header("content-length");
+    assert_eq!(
+        length.len(),
+        1,
+        "one Content-Length: {:?}",
+        response.headers
+    );
+    assert_eq!(length[0].parse::<usize>().unwrap(), response.body.len());
+    response
+}
+
+/// Every kind of value that cannot go where the proxy put it.
+fn bad_values(req: ProxyRequest) -> ProxyResponse {
+    use tower_proxy_fn::cookie::Cookie;
+    match req.path() {
+        "/header-newline" => ProxyResponse::next().header("x-a", "line\nx-injected: 1"),
+        "/header-crlf" => ProxyResponse::next().append_header("x-a", "a\r\nx-injected: 1"),
+        "/header-nul" => ProxyResponse::next().header("x-a", "a\0b"),
+        "/header-name" => ProxyResponse::next().header("bad name", "v"),
+        "/header-name-colon" => ProxyResponse::next().header("x-a:", "v"),
+        "/request-header-newline" => {
+            ProxyResponse::next().request_header("x-user", "ann\r\nx-admin: 1")
+        }
+        "/request-header-name" => ProxyResponse::next().request_header("x user", "ann"),
+        "/remove-header-name" => ProxyResponse::next().remove_request_header("bad\nname"),
+        "/redirect-unparsable" => ProxyResponse::redirect("http://[::1/x"),
+        "/redirect-bad-host" => ProxyResponse::redirect("https://exa mple.com/"),
+        "/redirect-bad-port" => ProxyResponse::redirect("http://example.com:99999/"),
+        "/redirect-status" => ProxyResponse::redirect_with_status("/x", StatusCode::OK),
+        "/rewrite-unparsable" => ProxyResponse::rewrite("http://[::1/x"),
+        "/cookie-name-semicolon" => ProxyResponse::next().set_cookie("a;b", "v"),
+        "/cookie-name-newline" => ProxyResponse::next().set_cookie("a\nSet-Cookie: evil", "v"),
+        "/cookie-name-space" => ProxyResponse::next().set_cookie("a b", "v"),
+        "/cookie-path-newline" => {
+            ProxyResponse::next().cookie(Cookie::build(("s", "v")).path("/\r\nx-injected: 1"))
+        }
+        "/cookie-path-semicolon" => ProxyResponse::redirect("/x")
+            .cookie(Cookie::build(("s", "v")).path("/; Domain=evil.example")),
+        "/cookie-domain-semicolon" => ProxyResponse::respond("own")
+            .cookie(Cookie::build(("s", "v")).domain("example.com; SameSite=None")),
+        "/json" => {
+            // serde_json refuses map keys that are not strings.
+            let map: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+            ProxyResponse::json(StatusCode::OK, &map)
+        }
+        _ => ProxyResponse::next(),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn bad_values_from_the_proxy_are_a_well_formed_500_with_a_logged_reason() {
+    let logs = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let handler_calls = Arc::new(AtomicUsize::new(0));
+    let app = ProxyLayer::new(|req: ProxyRequest| async move { bad_values(req) })
+        .layer(counting_router(&handler_calls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .await
+        .unwrap();
+    });
+
+    // What the log must say for each (the reason, not only that something failed).
+    let cases = [
+        ("/header-newline", "invalid value for header x-a"),
+        ("/header-crlf", "invalid value for header x-a"),
+        ("/header-nul", "invalid value for header x-a"),
+        ("/header-name", "invalid header name"),
+        ("/header-name-colon", "invalid header name"),
+        ("/request-header-newline", "invalid value for header x-user"),
+        ("/request-header-name", "invalid header name"),
+        ("/remove-header-name", "invalid header name"),
+        (
+            "/redirect-unparsable",
+            "redirect destination is not a valid URL",
+        ),
+        (
+            "/redirect-bad-host",
+            "redirect destination is not a valid URL",
+        ),
+        (
+            "/redirect-bad-port",
+            "redirect destination is not a valid URL",
+        ),
+        ("/redirect-status", "is not one of 301, 302, 303, 307, 308"),
+        (
+            "/rewrite-unparsable",
+            "rewrite destination is not a valid URL",
+        ),
+        ("/cookie-name-semicolon", "invalid cookie name"),
+        ("/cookie-name-newline", "invalid cookie name"),
+        ("/cookie-name-space", "invalid cookie name"),
+        ("/cookie-path-newline", "is not a valid Set-Cookie line"),
+        ("/cookie-path-semicolon", "holds a ';'"),
+        ("/cookie-domain-semicolon", "holds a ';'"),
+        ("/json", "JSON body does not serialize"),
+    ];
+    for (path, reason) in cases {
+        let before = logs.contents().len();
+        let response = raw_get(addr, path).await;
+        assert_eq!(
+            response.status_line, "HTTP/1.1 500 Internal Server Error",
+            "{path}: {:?}",
+            response.headers
+        );
+        assert_eq!(response.body, b"Internal Server Error", "{path}");
+        for leaked in ["x-a", "x-injected", "x-user", "set-cookie", "location"] {
+            assert!(response.header(leaked).is_empty(), "{path} sent {leaked}");
+        }
+        let logged = logs.contents()[before..].to_owned();
+        let error = logged
+            .lines()
+            .find(|l| l.contains("ERROR"))
+            .unwrap_or_else(|| panic!("{path}: nothing logged at ERROR: {logged}"));
+        assert!(error.contains(reason), "{path}: {error:?} lacks {reason:?}");
+        assert!(error.contains(path), "{path}: {error:?} lacks the path");
+    }
+    assert_eq!(handler_calls.load(Ordering::SeqCst), 0);
+
+    // The server goes on serving well-formed answers.
+    let response = raw_get(addr, "/fine").await;
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"handler");
+}

@@ -26,8 +26,8 @@ use crate::background::BackgroundTasks;
 use crate::context::ContextConfig;
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
-use crate::request::ProxyRequest;
-use crate::response::{error_response, ProxyResponse, ResponseExtras};
+use crate::request::{ProxyRequest, ReadLog};
+use crate::response::{error_response, CacheMarks, ProxyResponse, ResponseExtras};
 
 pin_project! {
     /// The response future of [`ProxyService`](super::ProxyService).
@@ -105,6 +105,8 @@ struct Pending<S, B> {
     /// When the function was called; only read (and the clock only read) for a span that
     /// is recorded.
     started: Option<Instant>,
+    /// What the function read, for the cache marks on the response.
+    reads: Arc<ReadLog>,
 }
 
 impl<S, F, B> ResponseFuture<S, F, B>
@@ -157,6 +159,7 @@ where
             status = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
+        let reads = request.read_log();
         // A panic while the function builds its future is caught like one inside it.
         let called = in_span(&span, || {
             std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request)))
@@ -181,6 +184,7 @@ where
                         body,
                         forward,
                         started,
+                        reads,
                     }),
                 }),
             },
@@ -280,6 +284,7 @@ where
                         body,
                         forward,
                         started,
+                        reads,
                     }) = pending.take()
                     else {
                         return Poll::Ready(Ok(internal_error()));
@@ -294,18 +299,28 @@ where
                         }
                     };
                     record_decision(span, &decision, started);
+                    let marks = cache_marks(&reads, &decision, &parts);
                     // The function has dropped its request by now, so this rarely copies.
                     let parts = Arc::try_unwrap(parts).unwrap_or_else(|shared| (*shared).clone());
                     match outcome::apply(decision, parts, body) {
-                        Step::Forward(request, extras) => State::Inner {
-                            future: inner.call(request),
-                            extras: (!extras.is_empty()).then_some(extras),
-                        },
-                        Step::Respond(response) => State::Ready {
-                            response: Some(response),
-                        },
+                        Step::Forward(request, mut extras) => {
+                            extras.mark_for_caches(marks);
+                            State::Inner {
+                                future: inner.call(request),
+                                extras: (!extras.is_empty()).then_some(extras),
+                            }
+                        }
+                        Step::Respond(mut response) => {
+                            if let Some(marks) = marks {
+                                marks.apply_to_own(response.headers_mut());
+                            }
+                            State::Ready {
+                                response: Some(response),
+                            }
+                        }
                         #[cfg(feature = "external")]
-                        Step::External(request, target, extras) => {
+                        Step::External(request, target, mut extras) => {
+                            extras.mark_for_caches(marks);
                             upstream_exchange(request, target, extras, forward, span)
                         }
                     }
@@ -381,6 +396,23 @@ fn in_span<R>(span: &Span, f: impl FnOnce() -> R) -> R {
     } else {
         span.in_scope(f)
     }
+}
+
+/// The cache marks for what the decision read; warns about a permanent redirect that
+/// depended on cookies (browsers keep it after the cookie changes, e.g. after logout).
+fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Option<CacheMarks> {
+    let marks = CacheMarks::from_reads(reads.read_cookies(), reads.read_headers())?;
+    if let Some(status) = decision.redirect_status() {
+        if marks.read_cookies() && matches!(status.as_u16(), 301 | 308) {
+            tracing::warn!(
+                path = %parts.uri.path(),
+                status = status.as_u16(),
+                "permanent redirect decided on cookies: browsers cache it and keep \
+                 redirecting after the cookie changes (e.g. after logout); use a 307 or 302"
+            );
+        }
+    }
+    Some(marks)
 }
 
 fn internal_error() -> Response {

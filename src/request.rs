@@ -36,12 +36,13 @@ use crate::matcher::{Deferred, Params};
 /// ```
 #[derive(Debug, Clone)]
 pub struct ProxyRequest {
-    pub(crate) parts: Arc<Parts>,
+    pub(crate) head: Arc<Head>,
+    /// The head of the request a chain started from, whose log the reads of this edited
+    /// copy go to (`None`: this request's own).
+    reads_root: Option<Arc<Head>>,
     deferred: Option<Deferred>,
     tasks: BackgroundTasks,
     body: Option<Bytes>,
-    /// What the function read, for the response's cache marks; shared by clones.
-    reads: Arc<ReadLog>,
     /// The layer's trusted proxies and geolocation sources.
     context: Option<Arc<ContextConfig>>,
     /// What the accessors work out on first use, boxed when the first of them is asked
@@ -61,19 +62,19 @@ struct Derived {
 
 impl ProxyRequest {
     pub(crate) fn new(
-        parts: Arc<Parts>,
+        head: Arc<Head>,
         deferred: Option<Deferred>,
         tasks: BackgroundTasks,
         context: Option<Arc<ContextConfig>>,
     ) -> Self {
         Self {
-            parts,
+            head,
+            reads_root: None,
             deferred,
             tasks,
             body: None,
             context,
             derived: OnceLock::new(),
-            reads: Arc::default(),
         }
     }
 
@@ -104,7 +105,7 @@ impl ProxyRequest {
     /// ```
     pub fn from_request<B>(request: http::Request<B>) -> Self {
         let (parts, _body) = request.into_parts();
-        Self::new(Arc::new(parts), None, BackgroundTasks::default(), None)
+        Self::new(Head::new(parts), None, BackgroundTasks::default(), None)
     }
 
     /// The same request with these captured parameters (for tests).
@@ -118,22 +119,22 @@ impl ProxyRequest {
 
     /// The request method.
     pub fn method(&self) -> &Method {
-        &self.parts.method
+        &self.head.parts.method
     }
 
     /// The request URI as received.
     pub fn uri(&self) -> &Uri {
-        &self.parts.uri
+        &self.head.parts.uri
     }
 
     /// The path, as sent (percent-encoded).
     pub fn path(&self) -> &str {
-        self.parts.uri.path()
+        self.head.parts.uri.path()
     }
 
     /// The raw query string, if any.
     pub fn query_string(&self) -> Option<&str> {
-        self.parts.uri.query()
+        self.head.parts.uri.query()
     }
 
     /// The first value of a query parameter, decoded (`searchParams.get`); use
@@ -151,7 +152,7 @@ impl ProxyRequest {
     /// [`header`](Self::header)): decide on a header with `header(name)`, or set `Vary` on the
     /// response yourself.
     pub fn headers(&self) -> &HeaderMap {
-        &self.parts.headers
+        &self.head.parts.headers
     }
 
     /// A header's value as text, if present and visible ASCII.
@@ -163,28 +164,31 @@ impl ProxyRequest {
         // A name that does not parse cannot be in the map: nothing was read.
         let header_name = HeaderName::from_bytes(name.as_bytes()).ok()?;
         self.note_header_read(&header_name);
-        self.parts.headers.get(&header_name)?.to_str().ok()
+        self.head.parts.headers.get(&header_name)?.to_str().ok()
     }
 
     /// Records that the decision depends on the request header `name` (for `Vary`).
     pub(crate) fn note_header_read(&self, name: &HeaderName) {
-        self.reads.note_header(name);
+        self.read_log().note_header(name);
     }
 
-    /// What the function has read so far, shared by every clone of this request.
-    pub(crate) fn read_log(&self) -> Arc<ReadLog> {
-        Arc::clone(&self.reads)
+    /// Where this request's reads are logged: its own head, or the head of the request a
+    /// chain started from.
+    fn read_log(&self) -> &ReadLog {
+        &self.reads_root.as_ref().unwrap_or(&self.head).reads
     }
 
     /// The request extensions (what outer layers inserted).
     pub fn extensions(&self) -> &Extensions {
-        &self.parts.extensions
+        &self.head.parts.extensions
     }
 
     /// The full URL of the request (`request.nextUrl`), built from the `Host` header (or the
     /// URI's authority) and the path and query. The scheme is the URI's, else `http`.
     pub fn url(&self) -> &Url {
-        self.derived().url.get_or_init(|| request_url(&self.parts))
+        self.derived()
+            .url
+            .get_or_init(|| request_url(&self.head.parts))
     }
 
     /// A copy of the URL to edit (`request.nextUrl.clone()`).
@@ -203,16 +207,17 @@ impl ProxyRequest {
     /// `Vary: Cookie` and `Cache-Control: private` (unless the proxy set those headers
     /// itself), so that no shared cache hands one user's decision to another.
     pub fn cookies(&self) -> &RequestCookies {
-        self.reads.note_cookies();
+        self.read_log().note_cookies();
         self.derived()
             .cookies
-            .get_or_init(|| RequestCookies::parse(&self.parts.headers))
+            .get_or_init(|| RequestCookies::parse(&self.head.parts.headers))
     }
 
     /// The client's address, when the server provides it (axum's
     /// `into_make_service_with_connect_info::<SocketAddr>()`).
     pub fn client_addr(&self) -> Option<SocketAddr> {
-        self.parts
+        self.head
+            .parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0)
@@ -258,10 +263,10 @@ impl ProxyRequest {
     /// The same request with edited headers and added extensions (the next function of a
     /// chain sees what the previous one asked for).
     pub(crate) fn edited(&self, edit: impl FnOnce(&mut Parts)) -> Self {
-        let mut parts = (*self.parts).clone();
+        let mut parts = self.head.parts.clone();
         edit(&mut parts);
         let mut request = Self::new(
-            Arc::new(parts),
+            Head::new(parts),
             None,
             self.tasks.clone(),
             self.context.clone(),
@@ -269,16 +274,16 @@ impl ProxyRequest {
         .with_params(self.params().clone());
         request.body = self.body.clone();
         // Later functions of a chain decide for the same response.
-        request.reads = Arc::clone(&self.reads);
+        request.reads_root = Some(Arc::clone(self.reads_root.as_ref().unwrap_or(&self.head)));
         request
     }
 
     /// Method, URI and headers as a bodiless `http::Request`, for a matcher to look at.
     pub(crate) fn head_only(&self) -> http::Request<()> {
         let mut request = http::Request::new(());
-        *request.method_mut() = self.parts.method.clone();
-        *request.uri_mut() = self.parts.uri.clone();
-        *request.headers_mut() = self.parts.headers.clone();
+        *request.method_mut() = self.head.parts.method.clone();
+        *request.uri_mut() = self.head.parts.uri.clone();
+        *request.headers_mut() = self.head.parts.headers.clone();
         request
     }
 
@@ -355,7 +360,8 @@ impl ProxyRequest {
     }
 
     /// The parsed `User-Agent` header (Next.js's `userAgent(request)`): bot or not,
-    /// browser, OS, device type, engine. Parsed on first use, then kept.
+    /// browser, OS, device type, engine. Parsed on first use, then kept. Reading it counts as
+    /// a read of `User-Agent` for the response's `Vary` (see [`header`](Self::header)).
     ///
     /// ```
     /// use tower_proxy_fn::context::DeviceType;
@@ -388,12 +394,32 @@ impl ProxyRequest {
     }
 }
 
+/// The request's method, URI, headers and extensions, shared by the [`ProxyRequest`] the
+/// function holds and the layer that takes them back afterwards, with the log of what the
+/// function read: one allocation for both.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) parts: Parts,
+    pub(crate) reads: ReadLog,
+}
+
+impl Head {
+    pub(crate) fn new(parts: Parts) -> Arc<Self> {
+        Arc::new(Head {
+            parts,
+            reads: ReadLog::default(),
+        })
+    }
+}
+
 /// Which cookies and headers a decision read, for the response's `Vary` and
 /// `Cache-Control`. One per matched request, shared by the request's clones; the header list
 /// is only locked when a header is read.
 #[derive(Debug, Default)]
 pub(crate) struct ReadLog {
     cookies: AtomicBool,
+    /// Whether `headers` has anything, so that the common case takes no lock.
+    any_header: AtomicBool,
     headers: Mutex<Vec<HeaderName>>,
 }
 
@@ -412,6 +438,7 @@ impl ReadLog {
         if !headers.contains(name) {
             headers.push(name.clone());
         }
+        self.any_header.store(true, Ordering::Relaxed);
     }
 
     /// Whether the decision read cookies.
@@ -421,6 +448,9 @@ impl ReadLog {
 
     /// The headers the decision read (not `Cookie`), in the order first read.
     pub(crate) fn read_headers(&self) -> Vec<HeaderName> {
+        if !self.any_header.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
         self.headers
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -26,7 +26,7 @@ use crate::background::BackgroundTasks;
 use crate::context::ContextConfig;
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
-use crate::request::{ProxyRequest, ReadLog};
+use crate::request::{Head, ProxyRequest, ReadLog};
 use crate::response::{error_response, CacheMarks, ProxyResponse, ResponseExtras};
 
 pin_project! {
@@ -99,14 +99,12 @@ pub(crate) struct AfterReading<S, F, B> {
 /// What waits while the proxy function runs.
 struct Pending<S, B> {
     inner: S,
-    parts: Arc<Parts>,
+    head: Arc<Head>,
     body: B,
     forward: Forward<B>,
     /// When the function was called; only read (and the clock only read) for a span that
     /// is recorded.
     started: Option<Instant>,
-    /// What the function read, for the cache marks on the response.
-    reads: Arc<ReadLog>,
 }
 
 impl<S, F, B> ResponseFuture<S, F, B>
@@ -145,7 +143,7 @@ where
         request: ProxyRequest,
         timeout: Option<Duration>,
         inner: S,
-        parts: Arc<Parts>,
+        head: Arc<Head>,
         body: B,
         forward: Forward<B>,
     ) -> Self {
@@ -153,13 +151,12 @@ where
         let span = tracing::info_span!(
             "proxy",
             source = %request.matched_source(),
-            path = %parts.uri.path(),
+            path = %head.parts.uri.path(),
             outcome = tracing::field::Empty,
             destination = tracing::field::Empty,
             status = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
-        let reads = request.read_log();
         // A panic while the function builds its future is caught like one inside it.
         let called = in_span(&span, || {
             std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request)))
@@ -167,7 +164,7 @@ where
         let future = match called {
             Ok(future) => AssertUnwindSafe(future).catch_unwind(),
             Err(panic) => {
-                log_panic(&parts, &*panic);
+                log_panic(&head.parts, &*panic);
                 return Self::respond(internal_error());
             }
         };
@@ -180,11 +177,10 @@ where
                     span,
                     pending: Some(Pending {
                         inner,
-                        parts,
+                        head,
                         body,
                         forward,
                         started,
-                        reads,
                     }),
                 }),
             },
@@ -214,9 +210,9 @@ where
                         Ok(read) => read,
                         Err(response) => return Poll::Ready(Ok(response)),
                     };
-                    let parts = Arc::new(after.parts);
+                    let head = Head::new(after.parts);
                     let request = ProxyRequest::new(
-                        Arc::clone(&parts),
+                        Arc::clone(&head),
                         after.matched,
                         after.tasks,
                         after.context,
@@ -227,7 +223,7 @@ where
                         request,
                         after.timeout,
                         after.inner,
-                        parts,
+                        head,
                         body,
                         after.forward,
                     );
@@ -280,11 +276,10 @@ where
                     };
                     let Some(Pending {
                         mut inner,
-                        parts,
+                        head,
                         body,
                         forward,
                         started,
-                        reads,
                     }) = pending.take()
                     else {
                         return Poll::Ready(Ok(internal_error()));
@@ -294,14 +289,17 @@ where
                     let decision = match result {
                         Ok(output) => output.into_proxy_response(),
                         Err(panic) => {
-                            log_panic(&parts, &*panic);
+                            log_panic(&head.parts, &*panic);
                             return Poll::Ready(Ok(internal_error()));
                         }
                     };
                     record_decision(span, &decision, started);
-                    let marks = cache_marks(&reads, &decision, &parts);
+                    let marks = cache_marks(&head.reads, &decision, &head.parts);
                     // The function has dropped its request by now, so this rarely copies.
-                    let parts = Arc::try_unwrap(parts).unwrap_or_else(|shared| (*shared).clone());
+                    let parts = match Arc::try_unwrap(head) {
+                        Ok(head) => head.parts,
+                        Err(shared) => shared.parts.clone(),
+                    };
                     match outcome::apply(decision, parts, body) {
                         Step::Forward(request, mut extras) => {
                             extras.mark_for_caches(marks);

@@ -16,7 +16,7 @@ use super::future::{AfterReading, ResponseFuture};
 use super::{Buffered, BufferedCopy, Forward, Settings, Streamed};
 use crate::function::ProxyFn;
 use crate::matcher::{Deferred, LazyDecision};
-use crate::request::ProxyRequest;
+use crate::request::{Head, ProxyRequest};
 use crate::response::error_response;
 
 /// The middleware that runs the proxy function; built by [`ProxyLayer`](super::ProxyLayer).
@@ -164,9 +164,9 @@ where
             Err(done) => return done,
         };
         let (parts, body) = selected.request.into_parts();
-        let parts = Arc::new(parts);
+        let head = Head::new(parts);
         let proxy_request = ProxyRequest::new(
-            Arc::clone(&parts),
+            Arc::clone(&head),
             selected.matched,
             self.settings.tasks.clone(),
             self.settings.context.clone(),
@@ -176,7 +176,7 @@ where
             proxy_request,
             self.settings.timeout,
             selected.inner,
-            parts,
+            head,
             body,
             Forward::new(&self.settings, to_body),
         )

@@ -54,51 +54,48 @@ impl<S, F, M> ProxyService<S, F, M> {
     }
 }
 
-/// A request the proxy function is to see.
-struct Selected<S, B> {
-    matched: Option<Deferred>,
-    inner: S,
-    request: Request<B>,
+/// What the matcher says of a request.
+enum Selection {
+    /// Not for the proxy: straight to the inner service.
+    Skip,
+    /// The path does not percent-decode: 400.
+    Malformed,
+    /// For the proxy function, with the entry that matched (`None`: no matcher).
+    Run(Option<Deferred>),
 }
 
 impl<S, F, M> ProxyService<S, F, M>
 where
     F: ProxyFn,
 {
-    /// Runs the matcher once. A request it skips goes to the inner service that was polled
-    /// ready, as it is: that is the hot path, and it allocates nothing.
-    // The `Err` is the finished response future, returned as is: boxing it would put an
-    // allocation on the hot path.
-    #[allow(clippy::result_large_err)]
-    fn select<B>(&mut self, request: Request<B>) -> Result<Selected<S, B>, ResponseFuture<S, F, B>>
-    where
-        S: Service<Request<B>> + Clone,
-    {
-        let matched = match &self.settings.matcher {
-            None => None,
-            Some(matcher) => match matcher.decide_lazily(&request) {
-                LazyDecision::Skip => {
-                    return Err(ResponseFuture::passthrough(self.inner.call(request)))
-                }
-                LazyDecision::Malformed => {
-                    tracing::debug!(path = %request.uri().path(), "path does not percent-decode: 400");
-                    return Err(ResponseFuture::respond(error_response(
-                        StatusCode::BAD_REQUEST,
-                        "Bad Request",
-                    )));
-                }
-                LazyDecision::Run(matched) => matched,
+    /// Runs the matcher once, on a borrowed request: the request is moved only once, to
+    /// whoever handles it (for a skipped request, the inner service: the hot path, which
+    /// allocates nothing).
+    #[inline]
+    fn select<B>(&self, request: &Request<B>) -> Selection {
+        match &self.settings.matcher {
+            None => Selection::Run(None),
+            Some(matcher) => match matcher.decide_lazily(request) {
+                LazyDecision::Skip => Selection::Skip,
+                LazyDecision::Malformed => Selection::Malformed,
+                LazyDecision::Run(matched) => Selection::Run(matched),
             },
-        };
-        // Take the service that was polled ready; leave a clone for the next call.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        Ok(Selected {
-            matched,
-            inner,
-            request,
-        })
+        }
     }
+
+    /// The service that was polled ready; a clone is left for the next call.
+    fn take_ready_inner(&mut self) -> S
+    where
+        S: Clone,
+    {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
+    }
+}
+
+fn bad_request<B>(request: &Request<B>) -> Response {
+    tracing::debug!(path = %request.uri().path(), "path does not percent-decode: 400");
+    error_response(StatusCode::BAD_REQUEST, "Bad Request")
 }
 
 impl<S, F, B, ResBody> Service<Request<B>> for ProxyService<S, F, Streamed>
@@ -159,15 +156,17 @@ where
     where
         S: Service<Request<B>> + Clone,
     {
-        let selected = match self.select(request) {
-            Ok(selected) => selected,
-            Err(done) => return done,
+        let matched = match self.select(&request) {
+            Selection::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
+            Selection::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            Selection::Run(matched) => matched,
         };
-        let (parts, body) = selected.request.into_parts();
+        let inner = self.take_ready_inner();
+        let (parts, body) = request.into_parts();
         let head = Head::new(parts);
         let proxy_request = ProxyRequest::new(
             Arc::clone(&head),
-            selected.matched,
+            matched,
             self.settings.tasks.clone(),
             self.settings.context.clone(),
         );
@@ -175,7 +174,7 @@ where
             &self.function,
             proxy_request,
             self.settings.timeout,
-            selected.inner,
+            inner,
             head,
             body,
             Forward::new(&self.settings, to_body),
@@ -201,12 +200,14 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let selected = match self.select(request) {
-            Ok(selected) => selected,
-            Err(done) => return done,
+        let matched = match self.select(&request) {
+            Selection::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
+            Selection::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            Selection::Run(matched) => matched,
         };
+        let inner = self.take_ready_inner();
         let limit = self.settings.body_limit;
-        let (mut parts, body) = selected.request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let declared = parts
             .headers
             .get(CONTENT_LENGTH)
@@ -240,11 +241,11 @@ where
             reading,
             AfterReading {
                 function: self.function.clone(),
-                matched: selected.matched,
+                matched,
                 timeout: self.settings.timeout,
                 tasks: self.settings.tasks.clone(),
                 context: self.settings.context.clone(),
-                inner: selected.inner,
+                inner,
                 parts,
                 forward: Forward::new(&self.settings, Some(axum::body::Body::new::<B>)),
             },

@@ -151,11 +151,7 @@ impl<F: ProxyFn> ProxyLayer<F> {
     /// `Body` is).
     pub fn read_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
         self.settings.body_limit = limit;
-        ProxyLayer {
-            function: self.function,
-            settings: self.settings,
-            mode: PhantomData,
-        }
+        self.into_mode()
     }
 }
 
@@ -173,11 +169,7 @@ impl<F: ProxyFn> ProxyLayer<F> {
         upstreams: crate::external::Upstreams,
     ) -> ProxyLayer<F, crate::external::External> {
         self.settings.forwarder = Some(crate::external::Forwarder::new(upstreams));
-        ProxyLayer {
-            function: self.function,
-            settings: self.settings,
-            mode: PhantomData,
-        }
+        self.into_mode()
     }
 }
 
@@ -187,11 +179,7 @@ impl<F: ProxyFn> ProxyLayer<F, crate::external::External> {
     /// reads the body, and the same bytes go on to the inner service or the upstream.
     pub fn read_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
         self.settings.body_limit = limit;
-        ProxyLayer {
-            function: self.function,
-            settings: self.settings,
-            mode: PhantomData,
-        }
+        self.into_mode()
     }
 }
 
@@ -206,6 +194,15 @@ impl<F: ProxyFn> ProxyLayer<F, Buffered> {
 }
 
 impl<F: ProxyFn, M> ProxyLayer<F, M> {
+    /// The same layer in another body mode.
+    fn into_mode<N>(self) -> ProxyLayer<F, N> {
+        ProxyLayer {
+            function: self.function,
+            settings: self.settings,
+            mode: PhantomData,
+        }
+    }
+
     /// Runs the function only for requests that `matcher` selects (Next.js's
     /// `config.matcher`).
     pub fn with_matcher(mut self, matcher: Matcher) -> Self {

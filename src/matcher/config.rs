@@ -161,7 +161,8 @@ mod serde_impl {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How a JSON value's type reads in an error message ("a string").
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -47,7 +47,7 @@
 //! ```
 
 mod condition;
-mod config;
+pub(crate) mod config;
 mod error;
 mod js_regex;
 mod path;

@@ -3,19 +3,9 @@
 use serde_json::{Map, Value};
 
 use super::{HeaderRule, Locales, Redirect, Rewrite, Rules, RulesError, TrailingSlash};
+use crate::matcher::config::type_name;
 use crate::matcher::{Condition, ConditionKind, Matcher, MatcherEntry};
 use http::StatusCode;
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 fn wrong_type(location: &str, expected: &str, got: &Value) -> RulesError {
     RulesError::at(

@@ -156,8 +156,9 @@ fn refuse_after_routing<B>(parts: &Parts, destination: &str) -> Step<B> {
 
 /// Whether `destination` is a path on this origin (with an optional query) that the URL
 /// parser would give back unchanged: one leading `/` (not `//` or `/\`, which name another
-/// host), no dot segment, no fragment, and only characters that neither the path nor the
-/// query percent-encode set of the URL Standard touches (`%` only before two hex digits).
+/// host), no dot segment (nor `%2e`, which may spell one), no fragment, and only characters
+/// that neither the path nor the query percent-encode set of the URL Standard touches (`%`
+/// only before two hex digits).
 /// Most redirects and rewrites are like this (`/login?from=%2Fdashboard`), and skipping the
 /// parser halves their cost.
 pub(crate) fn is_plain_local_path(destination: &str) -> bool {
@@ -177,9 +178,11 @@ pub(crate) fn is_plain_local_path(destination: &str) -> bool {
                 in_query = true;
                 true
             }
-            b'%' => bytes
-                .get(i + 1..i + 3)
-                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)),
+            // `%2e` is a dot to the URL Standard (a dot segment when it makes one up), so it
+            // goes to the parser.
+            b'%' => bytes.get(i + 1..i + 3).is_some_and(|hex| {
+                hex.iter().all(u8::is_ascii_hexdigit) && !hex.eq_ignore_ascii_case(b"2e")
+            }),
             _ => false,
         };
         if !plain {
@@ -363,7 +366,7 @@ mod tests {
     /// it accepts resolves, on the origin, to itself.
     #[test]
     fn plain_local_paths_resolve_to_themselves() {
-        let alphabet: Vec<char> = "/aZ09.-_~!$&'()*+,;=:@?%#\\ \"<>`{}|^[]\té2fF"
+        let alphabet: Vec<char> = "/aZ09.-_~!$&'()*+,;=:@?%#\\ \"<>`{}|^[]\té2fFeE"
             .chars()
             .collect();
         let mut accepted = 0;
@@ -388,6 +391,8 @@ mod tests {
             "/\\evil",
             "/./a",
             "/a/..",
+            "/a/%2e%2e/b",
+            "/%2E%2e//evil.example",
             "/a#b",
             "/a b",
             "a",

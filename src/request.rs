@@ -459,18 +459,19 @@ impl ReadLog {
 }
 
 pub(crate) fn request_url(parts: &Parts) -> Url {
-    let host = parts
-        .headers
+    url_of(&parts.uri, &parts.headers)
+}
+
+/// The absolute URL of a request from its URI and `Host` header (`localhost` when neither
+/// names a host that parses).
+pub(crate) fn url_of(uri: &Uri, headers: &HeaderMap) -> Url {
+    let host = headers
         .get(HOST)
         .and_then(|h| h.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
-    let scheme = parts.uri.scheme_str().unwrap_or("http");
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or("/");
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let path_and_query = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     Url::parse(&format!("{scheme}://{host}{path_and_query}"))
         .or_else(|_| Url::parse(&format!("{scheme}://localhost{path_and_query}")))
         .unwrap_or_else(|_| Url::parse("http://localhost/").expect("a valid literal URL"))

@@ -271,3 +271,54 @@ proptest! {
         })?;
     }
 }
+
+/// The next.config trailing-slash redirects build their `Location` from the request path,
+/// so they go through the same check as the proxy's redirects: `/\evil.example/` must not
+/// become `Location: /\evil.example`, which a browser reads as `//evil.example`.
+#[tokio::test]
+async fn a_rules_trailing_slash_redirect_of_a_crafted_path_stays_on_the_origin() {
+    use tower_proxy_fn::rules::{Rules, TrailingSlash};
+
+    async fn next(_: ProxyRequest) -> ProxyResponse {
+        ProxyResponse::next()
+    }
+    for (policy, paths) in [
+        (
+            TrailingSlash::Remove,
+            &[
+                "/\\evil.example/",
+                "/\\\\evil.example/x/",
+                "/\\/evil.example/",
+            ][..],
+        ),
+        (
+            TrailingSlash::Add,
+            &["/\\evil%2Ecom", "/\\\\evil.example/x", "/\\/evil%2Eexample"][..],
+        ),
+    ] {
+        let app = ProxyLayer::new(next)
+            .with_rules(Rules::new().trailing_slash(policy))
+            .layer(router());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                axum::ServiceExt::<Request>::into_make_service(app),
+            )
+            .await
+            .unwrap();
+        });
+        for path in paths {
+            let page = Url::parse(&format!("http://{addr}/")).unwrap();
+            let (status, location) = redirect_location(addr, path).await;
+            assert_eq!(status, StatusCode::PERMANENT_REDIRECT, "{policy:?} {path}");
+            let target = followed(&page, &location);
+            assert_eq!(
+                target.origin(),
+                page.origin(),
+                "{policy:?} {path} gave Location {location:?}"
+            );
+        }
+    }
+}

@@ -18,6 +18,7 @@ use crate::function::ProxyFn;
 use crate::matcher::Matcher;
 
 pub use future::ResponseFuture;
+pub(crate) use outcome::location;
 pub(crate) use rules::BufferedCopy;
 pub use rules::{RewriteService, RulesLayer, RulesService};
 pub use service::ProxyService;

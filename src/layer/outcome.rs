@@ -44,30 +44,9 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
             Step::Respond(*response)
         }
         Action::Redirect(target, status) => {
-            let location = if is_plain_local_path(&target) {
-                // Resolving would give back the same path and query: skip the URL parser.
-                HeaderValue::from_str(&target).map_err(|_| target)
-            } else {
-                let base = request_url(&parts);
-                let Some(target) = resolve(&base, &target) else {
-                    return refuse(&parts, "redirect destination is not a valid URL", &target);
-                };
-                let location = if target.origin() == base.origin() {
-                    relative(&target)
-                } else {
-                    target.to_string()
-                };
-                HeaderValue::try_from(location).map_err(|_| target.to_string())
-            };
-            let location = match location {
+            let location = match location(&target, || request_url(&parts)) {
                 Ok(location) => location,
-                Err(target) => {
-                    return refuse(
-                        &parts,
-                        "redirect destination is not a valid header value",
-                        &target,
-                    )
-                }
+                Err(reason) => return refuse(&parts, reason, &target),
             };
             let mut response = Response::new(axum::body::Body::empty());
             *response.status_mut() = status;
@@ -135,6 +114,29 @@ fn rewrite_to<B>(
     parts.uri = uri;
     edit_request(decision, &mut parts);
     Step::Forward(Request::from_parts(parts, body), extras)
+}
+
+/// The `Location` for a redirect to `destination`: a reference on the request's origin
+/// (`base`, built only when needed) stays there and is written relative, an absolute URL is
+/// taken as written (see [`resolve`]). Every redirect the layer makes, the proxy's and the
+/// rules', goes through here.
+pub(crate) fn location(
+    destination: &str,
+    base: impl FnOnce() -> Url,
+) -> Result<HeaderValue, &'static str> {
+    if is_plain_local_path(destination) {
+        // Resolving would give back the same path and query: skip the URL parser.
+        return HeaderValue::from_str(destination)
+            .map_err(|_| "redirect destination is not a valid header value");
+    }
+    let base = base();
+    let target = resolve(&base, destination).ok_or("redirect destination is not a valid URL")?;
+    let location = if target.origin() == base.origin() {
+        relative(&target)
+    } else {
+        target.to_string()
+    };
+    HeaderValue::try_from(location).map_err(|_| "redirect destination is not a valid header value")
 }
 
 /// The router already chose a handler for this request: calling on would serve the old

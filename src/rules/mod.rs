@@ -89,6 +89,7 @@ use http::{HeaderMap, Request, StatusCode};
 use crate::matcher::{
     decode_uri_component, CompiledEntry, Matcher, MatcherEntry, MatcherError, Params,
 };
+use crate::request::url_of;
 use crate::response::error_response;
 
 use destination::{substitute, Destination, LOCALE_PARAM};
@@ -618,6 +619,7 @@ impl Rules {
         if self.normalize_url {
             if let Some(normalized) = normalize::repeated_slashes(path) {
                 return BeforeProxy::Respond(redirect_response(
+                    request,
                     StatusCode::PERMANENT_REDIRECT,
                     &with_query(normalized, request.uri().query()),
                 ));
@@ -637,6 +639,7 @@ impl Rules {
                 .is_some_and(|m| m.matches(request));
             if !skipped {
                 return BeforeProxy::Respond(redirect_response(
+                    request,
                     StatusCode::PERMANENT_REDIRECT,
                     &with_query(target, request.uri().query()),
                 ));
@@ -652,7 +655,7 @@ impl Rules {
             let target = rule
                 .destination
                 .build(&hit.params, request.uri().query(), false, locale);
-            return BeforeProxy::Respond(redirect_response(rule.status, &target));
+            return BeforeProxy::Respond(redirect_response(request, rule.status, &target));
         }
         BeforeProxy::Continue(headers)
     }
@@ -818,10 +821,17 @@ fn with_query(mut path: String, query: Option<&str>) -> String {
 }
 
 /// A redirect with `Location`; a location that is not a valid header value is a 500.
-fn redirect_response(status: StatusCode, location: &str) -> Response {
-    let Ok(value) = HeaderValue::try_from(location) else {
-        tracing::error!(%location, "redirect rule gave an invalid Location: 500");
-        return internal_error();
+/// A redirect of the rules (normalization, trailing slash, `redirects`). Its `Location` is
+/// made as the proxy's redirects are, so a path built from the request (`/\\evil.example/`
+/// under the trailing-slash policy) cannot name another host.
+fn redirect_response<B>(request: &Request<B>, status: StatusCode, destination: &str) -> Response {
+    let base = || url_of(request.uri(), request.headers());
+    let value = match crate::layer::location(destination, base) {
+        Ok(value) => value,
+        Err(reason) => {
+            tracing::error!(%destination, "redirect rule: {reason}: 500");
+            return internal_error();
+        }
     };
     let mut response = Response::new(Body::empty());
     *response.status_mut() = status;

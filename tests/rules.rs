@@ -454,6 +454,26 @@ async fn rewrite_rule_after_routing_fails_loudly() {
     );
 }
 
+// The same for a rewrite on 404: inside a Router the route that answered 404 would be
+// called again under the new path, serving the wrong handler; it must fail loudly instead.
+#[tokio::test]
+async fn not_found_rewrite_after_routing_fails_loudly() {
+    let logs = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let rules = Rules::new().rewrite_fallback(Rewrite::new("/:path*", "/new").unwrap());
+    let router: Router = Router::new()
+        .route("/old", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/new", get(|| async { "new" }))
+        .route_layer(ProxyLayer::new(pass).with_rules(rules));
+    let response = send(&router, get_req("/old")).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        logs.contents().contains("Wrap the whole Router"),
+        "{}",
+        logs.contents()
+    );
+}
+
 #[test]
 fn json_errors_name_the_rule_and_position() {
     // (name, json, location, message fragment)

@@ -168,8 +168,11 @@ impl Upstreams {
     /// How long the whole exchange may take, from sending the request to the end of the
     /// response body. Over the limit before the response starts: `504`; after: the response
     /// body is cut. Long streams (server-sent events, big downloads) need a limit to match.
+    /// A limit over a year (`Duration::MAX` meant as "none") is taken as a year, so that the
+    /// deadline can always be computed.
     pub fn timeout(mut self, limit: Duration) -> Self {
-        self.timeout = limit;
+        const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+        self.timeout = limit.min(YEAR);
         self
     }
 
@@ -263,6 +266,20 @@ impl std::error::Error for UpstreamsError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Duration::MAX` as "no limit" must not overflow the deadline the exchange computes
+    /// (`Instant::now() + limit`), which would panic at request time.
+    #[test]
+    fn an_endless_time_limit_still_gives_a_deadline() {
+        let upstreams = Upstreams::new().timeout(Duration::MAX);
+        assert!(tokio::time::Instant::now()
+            .checked_add(upstreams.timeout)
+            .is_some());
+        assert_eq!(
+            Upstreams::new().timeout(Duration::from_secs(5)).timeout,
+            Duration::from_secs(5)
+        );
+    }
 
     #[test]
     fn allow_takes_origins_only() {

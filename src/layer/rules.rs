@@ -260,6 +260,10 @@ where
                 if let Err(response) = chain.rewrite(&mut probe, &target, rule) {
                     return Ok(response);
                 }
+                // Inside a Router the same route would answer again under the new path.
+                if probe.extensions().get::<MatchedPath>().is_some() {
+                    return Ok(after_routing(&probe));
+                }
                 from = next;
                 let (rewritten, ()) = probe.into_parts();
                 parts = rewritten.clone();

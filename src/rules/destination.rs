@@ -40,6 +40,12 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b'^')
     .add(b'|');
 
+/// A value put into the host keeps only what a host name is made of: anything else (`/`,
+/// `@`, `:`, `?`) is escaped, so a captured value cannot end the host early and name
+/// another (`evil.example/` in `:sub.example.com`); such a host then fails to parse and
+/// the redirect is refused.
+const HOST: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.');
+
 /// Node's `querystring.escape` keeps `A-Z a-z 0-9 - _ . ! ~ * ' ( )` and escapes the rest.
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -145,7 +151,9 @@ impl Destination {
         let mut out = String::new();
         if let Some(scheme) = &self.scheme {
             out.push_str(scheme);
-            out.push_str(&substitute(&self.host, params, |v| v.to_owned()));
+            out.push_str(&substitute(&self.host, params, |v| {
+                utf8_percent_encode(v, HOST).to_string()
+            }));
             out.push_str(&self.port);
         }
         let path = substitute(&self.path, params, |v| {
@@ -341,6 +349,29 @@ mod tests {
             p.push((*k).to_owned(), (*v).to_owned());
         }
         p
+    }
+
+    /// A captured value cannot end the host and name another one.
+    #[test]
+    fn host_values_cannot_name_another_host() {
+        let destination = Destination::parse("https://:sub.example.com/x").unwrap();
+        for value in [
+            "evil.example/",
+            "evil.example?",
+            "evil.example#",
+            "a@evil.example",
+            "evil.example:1/",
+        ] {
+            let built = destination.build(&params(&[("sub", value)]), None, false, None);
+            if let Ok(url) = url::Url::parse(&built) {
+                assert!(
+                    url.host_str().is_some_and(|h| h.ends_with(".example.com")),
+                    "{value:?} gave {built}"
+                );
+            }
+        }
+        let built = destination.build(&params(&[("sub", "docs")]), None, false, None);
+        assert_eq!(built, "https://docs.example.com/x");
     }
 
     #[test]

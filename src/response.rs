@@ -639,6 +639,11 @@ fn is_token_byte(b: u8) -> bool {
 }
 
 /// A plain-text response of the layer's own (bad path, refused value, failed function).
+/// The layer's `500 Internal Server Error` (the reason goes to the log, not the client).
+pub(crate) fn internal_error() -> Response {
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}
+
 pub(crate) fn error_response(status: StatusCode, message: &'static str) -> Response {
     let mut response = Response::new(Body::from(message));
     *response.status_mut() = status;

@@ -28,7 +28,7 @@ use url::Url;
 
 use super::headers::{remove_hop_by_hop, set_forwarded, ClientSide};
 use super::Upstreams;
-use crate::response::{error_response, ResponseExtras};
+use crate::response::{error_response, internal_error, ResponseExtras};
 
 #[cfg(feature = "external-rustls")]
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -164,10 +164,6 @@ impl fmt::Debug for Forwarder {
             .field("upstreams", &self.upstreams)
             .finish_non_exhaustive()
     }
-}
-
-fn internal_error() -> Response {
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
 /// The absolute URI to request (no user info) and the authority for `Host`.

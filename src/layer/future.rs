@@ -27,7 +27,7 @@ use crate::context::ContextConfig;
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
-use crate::response::{error_response, CacheMarks, ProxyResponse, ResponseExtras};
+use crate::response::{error_response, internal_error, CacheMarks, ProxyResponse, ResponseExtras};
 
 pin_project! {
     /// The response future of [`ProxyService`](super::ProxyService).
@@ -364,7 +364,8 @@ where
 fn record_decision(span: &Span, decision: &ProxyResponse, started: Option<Instant>) {
     // No subscriber wants the span: recording into it would cost a few hundred instructions
     // per request for nothing.
-    let Some(started) = started.filter(|_| !span.is_disabled()) else {
+    // `started` is set only for a span a subscriber wants.
+    let Some(started) = started else {
         return;
     };
     span.record("elapsed_us", started.elapsed().as_micros() as u64);
@@ -411,10 +412,6 @@ fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Opti
         }
     }
     Some(marks)
-}
-
-fn internal_error() -> Response {
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
 fn log_panic(parts: &Parts, panic: &(dyn Any + Send)) {

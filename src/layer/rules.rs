@@ -21,7 +21,8 @@ use tower_service::Service;
 use super::{ProxyLayer, ProxyService, Streamed};
 use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
-use crate::rules::{internal_error, BeforeProxy, Chain, Rules};
+use crate::response::internal_error;
+use crate::rules::{BeforeProxy, Chain, Rules};
 
 /// The bytes [`ProxyLayer::read_body`] read, kept for a 404 rewrite to send again.
 #[derive(Clone, Debug, Default)]

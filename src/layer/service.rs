@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::future::{AfterReading, ResponseFuture};
 use super::{Buffered, BufferedCopy, Forward, Settings, Streamed};
 use crate::function::ProxyFn;
-use crate::matcher::{Deferred, LazyDecision};
+use crate::matcher::LazyDecision;
 use crate::request::{Head, ProxyRequest};
 use crate::response::error_response;
 
@@ -54,16 +54,6 @@ impl<S, F, M> ProxyService<S, F, M> {
     }
 }
 
-/// What the matcher says of a request.
-enum Selection {
-    /// Not for the proxy: straight to the inner service.
-    Skip,
-    /// The path does not percent-decode: 400.
-    Malformed,
-    /// For the proxy function, with the entry that matched (`None`: no matcher).
-    Run(Option<Deferred>),
-}
-
 impl<S, F, M> ProxyService<S, F, M>
 where
     F: ProxyFn,
@@ -72,14 +62,10 @@ where
     /// whoever handles it (for a skipped request, the inner service: the hot path, which
     /// allocates nothing).
     #[inline]
-    fn select<B>(&self, request: &Request<B>) -> Selection {
+    fn select<B>(&self, request: &Request<B>) -> LazyDecision {
         match &self.settings.matcher {
-            None => Selection::Run(None),
-            Some(matcher) => match matcher.decide_lazily(request) {
-                LazyDecision::Skip => Selection::Skip,
-                LazyDecision::Malformed => Selection::Malformed,
-                LazyDecision::Run(matched) => Selection::Run(matched),
-            },
+            None => LazyDecision::Run(None),
+            Some(matcher) => matcher.decide_lazily(request),
         }
     }
 
@@ -157,9 +143,9 @@ where
         S: Service<Request<B>> + Clone,
     {
         let matched = match self.select(&request) {
-            Selection::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
-            Selection::Malformed => return ResponseFuture::respond(bad_request(&request)),
-            Selection::Run(matched) => matched,
+            LazyDecision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
+            LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            LazyDecision::Run(matched) => matched,
         };
         let inner = self.take_ready_inner();
         let (parts, body) = request.into_parts();
@@ -201,9 +187,9 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let matched = match self.select(&request) {
-            Selection::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
-            Selection::Malformed => return ResponseFuture::respond(bad_request(&request)),
-            Selection::Run(matched) => matched,
+            LazyDecision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
+            LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            LazyDecision::Run(matched) => matched,
         };
         let inner = self.take_ready_inner();
         let limit = self.settings.body_limit;

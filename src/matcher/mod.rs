@@ -278,12 +278,6 @@ impl CompiledEntry {
         })
     }
 
-    /// The source as written.
-    #[allow(dead_code)] // used by the redirect/rewrite engine later
-    pub(crate) fn source(&self) -> &str {
-        &self.source
-    }
-
     /// Whether every `has` holds and no `missing` does.
     fn conditions_hold<B>(&self, request: &Request<B>) -> bool {
         self.has.iter().all(|c| c.holds(request, None))

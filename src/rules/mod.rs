@@ -90,7 +90,7 @@ use crate::matcher::{
     decode_uri_component, CompiledEntry, Matcher, MatcherEntry, MatcherError, Params,
 };
 use crate::request::url_of;
-use crate::response::error_response;
+use crate::response::{error_response, internal_error};
 
 use destination::{substitute, Destination, LOCALE_PARAM};
 pub use i18n::{Locales, DEFAULT_LOCALE_COOKIE};
@@ -645,7 +645,6 @@ impl Rules {
                 ));
             }
         }
-        let headers = self.response_headers(request);
         let locales = self.locales.as_ref();
         for rule in &self.redirects {
             let Some(hit) = rule.source.captures(request, locales) else {
@@ -657,7 +656,9 @@ impl Rules {
                 .build(&hit.params, request.uri().query(), false, locale);
             return BeforeProxy::Respond(redirect_response(request, rule.status, &target));
         }
-        BeforeProxy::Continue(headers)
+        // After the redirects: a config redirect carries no headers rules (Next.js's
+        // `resolve-routes.ts`), so they are worked out only for requests that go on.
+        BeforeProxy::Continue(self.response_headers(request))
     }
 
     /// The headers rules' headers for a request, later rules winning for a key.
@@ -806,10 +807,6 @@ impl Chain {
         *request.uri_mut() = uri;
         Ok(())
     }
-}
-
-pub(crate) fn internal_error() -> Response {
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
 fn with_query(mut path: String, query: Option<&str>) -> String {

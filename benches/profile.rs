@@ -8,13 +8,17 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::task::{Context, Poll, Waker};
 
 use axum::body::Body;
 use axum::response::Response;
 use http::Request;
-use tower::{service_fn, Layer, Service};
+use tower::{Layer, Service};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+
+// The allocator stays the system's here: instruction counts should be the layer's alone.
+mod support;
+
+use support::{bare, run};
 
 async fn proxy(req: ProxyRequest) -> ProxyResponse {
     match req.path() {
@@ -29,11 +33,6 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
     }
 }
 
-fn bare(
-) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send> + Clone {
-    service_fn(|_req: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::empty())) })
-}
-
 async fn by_hand(request: Request<Body>, next: axum::middleware::Next) -> Response {
     let skip = ["/_next/static", "/_next/image", "/favicon.ico"]
         .iter()
@@ -45,16 +44,6 @@ async fn by_hand(request: Request<Body>, next: axum::middleware::Next) -> Respon
             .insert("x-proxy", http::HeaderValue::from_static("ran"));
     }
     response
-}
-
-fn run<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
 }
 
 fn drive<S>(mut service: S, path: &'static str, requests: usize)

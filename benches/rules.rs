@@ -4,37 +4,17 @@
 //! `cargo bench --bench rules -- --warm-up-time 1 --measurement-time 3`. The allocation counts
 //! are printed before the timings; they are measured, not assumed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::convert::Infallible;
-use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
-
-use axum::body::Body;
-use axum::response::Response;
 use criterion::{criterion_group, criterion_main, Criterion};
-use http::Request;
-use tower::{service_fn, Layer, Service};
+use tower::Layer;
 use tower_proxy_fn::rules::Rules;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
-/// Counts every allocation.
-struct Counting;
+mod support;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use support::{allocations_per_request, bare, call};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: support::Counting = support::Counting;
 
 async fn proxy(_req: ProxyRequest) -> ProxyResponse {
     ProxyResponse::next()
@@ -61,42 +41,6 @@ const CONFIG: &str = r#"{
         "fallback": [{"source": "/:path*", "destination": "/legacy/:path*"}]
     }
 }"#;
-
-fn bare(
-) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send> + Clone {
-    service_fn(|_req: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::empty())) })
-}
-
-/// Drives a future that never waits without a runtime.
-fn run<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
-
-fn call<S>(service: &mut S, path: &'static str) -> Response
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>,
-{
-    let request = Request::get(path).body(Body::empty()).unwrap();
-    run(service.call(request)).unwrap()
-}
-
-fn allocations_per_request<S>(service: &mut S, path: &'static str) -> f64
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>,
-{
-    const ROUNDS: usize = 1000;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..ROUNDS {
-        black_box(call(service, path));
-    }
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROUNDS as f64
-}
 
 fn rules(c: &mut Criterion) {
     let matcher = Matcher::new(["/dashboard/:path*"]).unwrap();

@@ -257,7 +257,8 @@ fn entry(v: &Value, location: &str) -> Result<MatcherEntry, MatcherError> {
     }
 }
 
-fn conditions(v: &Value, location: &str) -> Result<Vec<Condition>, MatcherError> {
+/// `has` / `missing`: an array of conditions (also next.config's rules use it).
+pub(crate) fn conditions(v: &Value, location: &str) -> Result<Vec<Condition>, MatcherError> {
     let Value::Array(items) = v else {
         return Err(wrong_type(location, "an array", v));
     };

@@ -3,8 +3,8 @@
 use serde_json::{Map, Value};
 
 use super::{HeaderRule, Locales, Redirect, Rewrite, Rules, RulesError, TrailingSlash};
-use crate::matcher::config::type_name;
-use crate::matcher::{Condition, ConditionKind, Matcher, MatcherEntry};
+use crate::matcher::config::{conditions, type_name};
+use crate::matcher::{Matcher, MatcherEntry};
 use http::StatusCode;
 
 fn wrong_type(location: &str, expected: &str, got: &Value) -> RulesError {
@@ -299,44 +299,4 @@ fn reject_base_path(obj: &Map<String, Value>, location: &str) -> Result<(), Rule
         None | Some(Value::Bool(false)) => Ok(()),
         Some(other) => Err(wrong_type(&format!("{location}.basePath"), "false", other)),
     }
-}
-
-fn condition(v: &Value, location: &str) -> Result<Condition, RulesError> {
-    let obj = object(v, location)?;
-    check_keys(obj, location, &["type", "key", "value"])?;
-    let kind = match obj.get("type") {
-        None => return Err(RulesError::at(location, "missing \"type\" in condition")),
-        Some(t) => {
-            let loc = format!("{location}.type");
-            match string(t, &loc)?.as_str() {
-                "header" => ConditionKind::Header,
-                "query" => ConditionKind::Query,
-                "cookie" => ConditionKind::Cookie,
-                "host" => ConditionKind::Host,
-                other => {
-                    return Err(RulesError::at(
-                        loc,
-                        format!("unknown condition type {other:?} (expected \"header\", \"query\", \"cookie\" or \"host\")"),
-                    ))
-                }
-            }
-        }
-    };
-    let key = obj
-        .get("key")
-        .map(|k| string(k, &format!("{location}.key")))
-        .transpose()?;
-    let value = obj
-        .get("value")
-        .map(|k| string(k, &format!("{location}.value")))
-        .transpose()?;
-    Ok(Condition { kind, key, value })
-}
-
-fn conditions(v: &Value, location: &str) -> Result<Vec<Condition>, RulesError> {
-    array(v, location)?
-        .iter()
-        .enumerate()
-        .map(|(i, item)| condition(item, &format!("{location}[{i}]")))
-        .collect()
 }

@@ -160,7 +160,8 @@ struct Parser<'a> {
     chars: &'a [char],
     pos: usize,
     group_count: usize,
-    names: Vec<String>,
+    /// Group names with their 1-based group numbers, in opening order.
+    names: Vec<(String, usize)>,
     groups: Vec<Option<String>>,
 }
 
@@ -186,9 +187,9 @@ pub(crate) fn parse(source: &str) -> Result<JsRegex, JsRegexError> {
     })
 }
 
-/// Counts capturing groups and collects group names, ahead of parsing (a
-/// back-reference may point forward).
-fn prescan(chars: &[char]) -> (usize, Vec<String>) {
+/// Counts capturing groups and collects group names with their numbers, ahead of parsing
+/// (a back-reference may point forward).
+fn prescan(chars: &[char]) -> (usize, Vec<(String, usize)>) {
     let mut count = 0;
     let mut names = Vec::new();
     let mut i = 0;
@@ -206,7 +207,7 @@ fn prescan(chars: &[char]) -> (usize, Vec<String>) {
                 {
                     count += 1;
                     let name: String = chars[i + 3..].iter().take_while(|c| **c != '>').collect();
-                    names.push(name);
+                    names.push((name, count));
                 }
             }
             _ => {}
@@ -597,52 +598,14 @@ impl Parser<'_> {
                 if !self.eat('>') {
                     return err("Invalid named reference", start);
                 }
-                match self.names.iter().position(|n| *n == name) {
-                    Some(_) => {
-                        // Group numbers follow opening order; find it by
-                        // counting in the prescan order of all groups.
-                        let index = self.group_index_of(&name);
-                        match index {
-                            Some(i) => Node::Backref(i),
-                            None => return err("Invalid named capture referenced", start),
-                        }
-                    }
+                match self.names.iter().find(|(n, _)| *n == name) {
+                    // Group numbers follow opening order, as the prescan counted them.
+                    Some(&(_, index)) => Node::Backref(index),
                     None => return err("Invalid named capture referenced", start),
                 }
             }
             other => Node::Char(other),
         })
-    }
-
-    /// The 1-based index of the group named `name`.
-    fn group_index_of(&self, name: &str) -> Option<usize> {
-        let mut count = 0;
-        let mut i = 0;
-        let mut in_class = false;
-        let chars = self.chars;
-        while i < chars.len() {
-            match chars[i] {
-                '\\' => i += 1,
-                '[' => in_class = true,
-                ']' => in_class = false,
-                '(' if !in_class => {
-                    if chars.get(i + 1) != Some(&'?') {
-                        count += 1;
-                    } else if chars.get(i + 2) == Some(&'<')
-                        && !matches!(chars.get(i + 3), Some('=') | Some('!'))
-                    {
-                        count += 1;
-                        let n: String = chars[i + 3..].iter().take_while(|c| **c != '>').collect();
-                        if n == name {
-                            return Some(count);
-                        }
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        None
     }
 
     fn class_atom(&mut self) -> Result<ClassAtom, JsRegexError> {

@@ -24,14 +24,13 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
     match req.path() {
         "/rewrite" => ProxyResponse::rewrite("/target"),
         "/redirect" => ProxyResponse::redirect("/target"),
-        // Built from statics, as `by_hand` builds its header, so that the two compare the
-        // middleware and not the header parsing.
-        _ => ProxyResponse::next().header(
-            http::HeaderName::from_static("x-proxy"),
-            http::HeaderValue::from_static("ran"),
-        ),
+        _ => ProxyResponse::next().header(X_PROXY, http::HeaderValue::from_static("ran")),
     }
 }
+
+/// The header both middlewares add, a constant in both: they compare the middleware, not
+/// the parsing of a header name.
+const X_PROXY: http::HeaderName = http::HeaderName::from_static("x-proxy");
 
 async fn by_hand(request: Request<Body>, next: axum::middleware::Next) -> Response {
     let skip = ["/_next/static", "/_next/image", "/favicon.ico"]
@@ -41,7 +40,7 @@ async fn by_hand(request: Request<Body>, next: axum::middleware::Next) -> Respon
     if !skip {
         response
             .headers_mut()
-            .insert("x-proxy", http::HeaderValue::from_static("ran"));
+            .insert(X_PROXY, http::HeaderValue::from_static("ran"));
     }
     response
 }

@@ -441,6 +441,13 @@ impl ReadLog {
         self.any_header.store(true, Ordering::Relaxed);
     }
 
+    /// Whether the decision read neither cookies nor headers: the usual case, checked
+    /// before anything else.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.cookies.load(Ordering::Relaxed) && !self.any_header.load(Ordering::Relaxed)
+    }
+
     /// Whether the decision read cookies.
     pub(crate) fn read_cookies(&self) -> bool {
         self.cookies.load(Ordering::Relaxed)

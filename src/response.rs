@@ -450,6 +450,7 @@ impl ResponseExtras {
     }
 
     /// Marks the inner service's response for what the decision read (see [`CacheMarks`]).
+    #[inline]
     pub(crate) fn mark_for_caches(&mut self, marks: Option<CacheMarks>) {
         self.cache = marks;
     }

@@ -99,6 +99,7 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Request<B>) -> Self::Future {
         self.call_streamed(request, None)
     }
@@ -134,6 +135,7 @@ where
 {
     /// A request whose body streams through: the function decides on the head alone.
     /// `to_body` makes the body streamable to an upstream, where the body type allows it.
+    #[inline]
     fn call_streamed<B>(
         &mut self,
         request: Request<B>,
@@ -142,7 +144,25 @@ where
     where
         S: Service<Request<B>> + Clone,
     {
-        let matched = match self.select(&request) {
+        // The skipped request, the hot path, stays small enough to inline into the caller;
+        // the rest is out of line.
+        match self.select(&request) {
+            LazyDecision::Skip => ResponseFuture::passthrough(self.inner.call(request)),
+            decision => self.call_selected(request, decision, to_body),
+        }
+    }
+
+    #[inline(never)]
+    fn call_selected<B>(
+        &mut self,
+        request: Request<B>,
+        decision: LazyDecision,
+        to_body: Option<fn(B) -> axum::body::Body>,
+    ) -> ResponseFuture<S, F, B>
+    where
+        S: Service<Request<B>> + Clone,
+    {
+        let matched = match decision {
             LazyDecision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
             LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
             LazyDecision::Run(matched) => matched,

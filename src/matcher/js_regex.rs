@@ -883,6 +883,7 @@ pub(crate) struct Guard {
 }
 
 impl Guard {
+    #[inline]
     fn body_matches(&self, rest: &str) -> bool {
         match &self.sequences {
             Some(alts) => alts.iter().any(|seq| seq.matches_prefix(rest)),
@@ -942,9 +943,10 @@ impl Sequence {
         }
     }
 
+    #[inline]
     fn matches_prefix(&self, hay: &str) -> bool {
         if let Some(literal) = &self.literal {
-            return hay.as_bytes().starts_with(literal);
+            return starts_with_literal(hay.as_bytes(), literal);
         }
         let bytes = hay.as_bytes();
         let mut at = 0;
@@ -970,6 +972,26 @@ impl Sequence {
         }
         true
     }
+}
+
+/// `hay.starts_with(literal)` for the short literals of look-aheads (`_next/static`):
+/// compared a word at a time, where the library call costs more than the comparison.
+#[inline]
+fn starts_with_literal(hay: &[u8], literal: &[u8]) -> bool {
+    let len = literal.len();
+    if hay.len() < len {
+        return false;
+    }
+    if !(8..=16).contains(&len) {
+        return hay[..len] == *literal;
+    }
+    let word = |bytes: &[u8], at: usize| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(word)
+    };
+    // Two words that together cover the literal (overlapping when it is shorter than 16).
+    word(hay, 0) == word(literal, 0) && word(hay, len - 8) == word(literal, len - 8)
 }
 
 /// A lifted look-ahead: byte offset, whether it must match, body.
@@ -1013,7 +1035,7 @@ pub(crate) struct Program {
     /// A fully built DFA for an anchored plain pattern: `is_match` without the regex
     /// engine's per-call cache lookup, which is most of the cost on short paths.
     /// Built by [`Program::prepare`] for the patterns that run alone (not in a set).
-    dfa: OnceLock<Option<Arc<dense::DFA<Vec<u32>>>>>,
+    dfa: OnceLock<Option<Arc<Prepared>>>,
     guards: Vec<Guard>,
     /// Group names (group 1 first).
     pub(crate) groups: Vec<Option<String>>,
@@ -1096,7 +1118,46 @@ fn lift_in(
 /// Size limit for a prebuilt DFA; a pattern whose DFA is larger runs on the regex engine.
 const DFA_SIZE_LIMIT: usize = 256 << 10;
 
-fn compile_dfa(source: &str) -> Option<Arc<dense::DFA<Vec<u32>>>> {
+/// A prebuilt automaton, and what it tells about paths in general.
+#[derive(Debug)]
+struct Prepared {
+    dfa: dense::DFA<Vec<u32>>,
+    /// Whether every `/` followed by printable ASCII matches (`/(.*)` once the look-aheads
+    /// are lifted): then a request's own path, which can hold nothing else when it is
+    /// ASCII, needs no automaton run.
+    accepts_ascii_paths: bool,
+}
+
+/// Whether `dfa` matches `/` followed by any string of printable ASCII (`!` to `~`: what
+/// a request path can hold, and more): every state reachable that way must match at the
+/// end of input. A DFA is finite, so the walk ends.
+fn accepts_ascii_paths(dfa: &dense::DFA<Vec<u32>>) -> bool {
+    let config = regex_automata::util::start::Config::new().anchored(Anchored::Yes);
+    let Ok(start) = dfa.start_state(&config) else {
+        return false;
+    };
+    let first = dfa.next_state(start, b'/');
+    let mut seen = vec![first];
+    let mut todo = vec![first];
+    while let Some(state) = todo.pop() {
+        if !dfa.is_match_state(dfa.next_eoi_state(state)) {
+            return false;
+        }
+        for byte in b'!'..=b'~' {
+            let next = dfa.next_state(state, byte);
+            if !seen.contains(&next) {
+                if seen.len() >= 64 {
+                    return false;
+                }
+                seen.push(next);
+                todo.push(next);
+            }
+        }
+    }
+    true
+}
+
+fn compile_dfa(source: &str) -> Option<Arc<Prepared>> {
     if !source.starts_with('^') {
         return None;
     }
@@ -1104,11 +1165,12 @@ fn compile_dfa(source: &str) -> Option<Arc<dense::DFA<Vec<u32>>>> {
         .start_kind(StartKind::Anchored)
         .dfa_size_limit(Some(DFA_SIZE_LIMIT))
         .determinize_size_limit(Some(DFA_SIZE_LIMIT));
-    dense::Builder::new()
-        .configure(config)
-        .build(source)
-        .ok()
-        .map(Arc::new)
+    let dfa = dense::Builder::new().configure(config).build(source).ok()?;
+    let accepts_ascii_paths = accepts_ascii_paths(&dfa);
+    Some(Arc::new(Prepared {
+        dfa,
+        accepts_ascii_paths,
+    }))
 }
 
 fn compile_plain(source: &str) -> Result<regex::Regex, String> {
@@ -1189,6 +1251,7 @@ impl Program {
     }
 
     /// Checks the lifted look-aheads (after the main regex matched).
+    #[inline]
     pub(crate) fn guards_pass(&self, hay: &str) -> bool {
         self.guards.iter().all(|g| match hay.get(g.offset..) {
             Some(rest) => g.body_matches(rest) == g.must_match,
@@ -1196,15 +1259,43 @@ impl Program {
         })
     }
 
+    /// [`Program::is_match`] for a request's path as sent (`Uri::path`): an ASCII one,
+    /// which holds printable characters only, skips the automaton when the pattern accepts
+    /// all of those.
+    #[inline]
+    pub(crate) fn is_match_request_path(&self, path: &str) -> bool {
+        self.is_match_with(path, true)
+    }
+
+    /// Whether the prebuilt automaton accepts every printable-ASCII path.
+    #[cfg(test)]
+    pub(crate) fn accepts_ascii_paths(&self) -> bool {
+        matches!(self.dfa.get(), Some(Some(prepared)) if prepared.accepts_ascii_paths)
+    }
+
     /// Whether the expression matches somewhere in `hay`.
     pub(crate) fn is_match(&self, hay: &str) -> bool {
+        self.is_match_with(hay, false)
+    }
+
+    #[inline]
+    fn is_match_with(&self, hay: &str, request_path: bool) -> bool {
         match &self.engine {
             // The lifted look-aheads first: they are literal prefix tests that reject the
             // excluded paths (`/_next/static/...`) before the automaton reads a byte.
             Engine::Plain(r) => {
                 self.guards_pass(hay)
                     && match self.dfa.get().and_then(Option::as_ref) {
-                        Some(dfa) => dfa
+                        Some(prepared)
+                            if request_path
+                                && prepared.accepts_ascii_paths
+                                && hay.starts_with('/')
+                                && hay.is_ascii() =>
+                        {
+                            true
+                        }
+                        Some(prepared) => prepared
+                            .dfa
                             .try_search_fwd(&Input::new(hay).anchored(Anchored::Yes))
                             .map_or_else(|_| r.is_match(hay), |m| m.is_some()),
                         None => r.is_match(hay),
@@ -1245,6 +1336,33 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time prefix test against `starts_with`, for literals of every length
+    /// up to 20 and haystacks that differ from them at each position, or are cut short.
+    #[test]
+    fn literal_prefix_test_agrees_with_starts_with() {
+        let text = b"_next/static/chunks/app.js";
+        for len in 0..=20 {
+            let literal = &text[..len];
+            for hay_len in 0..=text.len() {
+                let mut hay = text[..hay_len].to_vec();
+                assert_eq!(
+                    starts_with_literal(&hay, literal),
+                    hay.starts_with(literal),
+                    "{len} {hay_len}"
+                );
+                for at in 0..hay_len {
+                    hay[at] ^= 0x20;
+                    assert_eq!(
+                        starts_with_literal(&hay, literal),
+                        hay.starts_with(literal),
+                        "{len} {hay_len} {at}"
+                    );
+                    hay[at] ^= 0x20;
+                }
+            }
+        }
+    }
 
     fn compile(src: &str) -> Program {
         Program::compile(&parse(src).expect("parses")).expect("compiles")

@@ -196,10 +196,47 @@ pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
 }
 
 /// Whether a path has forms other than itself: a `%` to decode or a `//` to collapse.
-// Measured under callgrind (scripts/profile.sh): a hand-written word-at-a-time scan cost as
-// many instructions as these two library searches on a 20-byte path.
+///
+/// Eight bytes at a time, in words that overlap by one byte so that every pair of
+/// neighbours sits in one word: every request the matcher skips pays for this scan.
+/// Measured under callgrind (`scripts/profile.sh`) on a 20-byte path: 139 instructions as
+/// `contains('%') || contains("//")`, NN this way.
 fn has_other_forms(path: &str) -> bool {
-    path.contains('%') || path.contains("//")
+    let bytes = path.as_bytes();
+    let len = bytes.len();
+    if len < 8 {
+        return bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'%' || (b == b'/' && i > 0 && bytes[i - 1] == b'/'));
+    }
+    let mut at = 0;
+    loop {
+        // The last word ends at the last byte (and overlaps the one before it more).
+        let start = at.min(len - 8);
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[start..start + 8]);
+        if percent_or_double_slash(u64::from_le_bytes(word)) {
+            return true;
+        }
+        if start + 8 == len {
+            return false;
+        }
+        at += 7;
+    }
+}
+
+/// Whether eight bytes (little-endian: byte 0 lowest) hold a `%`, or a `/` followed by `/`.
+#[inline(always)]
+fn percent_or_double_slash(word: u64) -> bool {
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    // Some lane of `x` is zero (the classic test: exact for "any", which is all we ask).
+    let has_zero_lane = |x: u64| x.wrapping_sub(LANES) & !x;
+    let percent = word ^ (LANES * u64::from(b'%'));
+    // Lane i is zero when byte i is `/` and equals byte i + 1 (lane 7 compares with zero).
+    let double_slash = (word ^ (LANES * u64::from(b'/'))) | (word ^ (word >> 8));
+    (has_zero_lane(percent) | has_zero_lane(double_slash)) & HIGH_BITS != 0
 }
 
 /// Collapses runs of `/` into one.
@@ -460,14 +497,23 @@ impl Deferred {
 
 impl Matcher {
     /// The decision without the captures (see [`Deferred::params`]).
+    #[inline]
     pub(crate) fn decide_lazily<B>(&self, request: &Request<B>) -> LazyDecision {
+        match self.find(request) {
+            Found::Miss => LazyDecision::Skip,
+            found => self.lazily(found),
+        }
+    }
+
+    #[inline(never)]
+    fn lazily(&self, found: Found) -> LazyDecision {
         let deferred = |index, form, decoded| Deferred {
             matcher: self.clone(),
             index,
             form,
             decoded,
         };
-        match self.find(request) {
+        match found {
             Found::Miss => LazyDecision::Skip,
             Found::Malformed => LazyDecision::Malformed,
             Found::HitRaw(usize::MAX) => LazyDecision::Run(None),
@@ -642,24 +688,29 @@ impl Matcher {
         }
     }
 
+    /// The search, in the order that keeps the usual request cheap: the path as sent, then
+    /// (only when it has a `%` or a `//`) its other forms, out of line.
+    #[inline]
     fn find<B>(&self, request: &Request<B>) -> Found {
-        let inner = &*self.inner;
-        if inner.any {
+        if self.inner.any {
             return Found::HitRaw(usize::MAX);
         }
-        if inner.entries.is_empty() {
-            return Found::Miss;
-        }
         let raw = request.uri().path();
-        if let Some(i) = self.first_holding(request, raw) {
+        if let Some(i) = self.first_holding(request, raw, true) {
             return Found::HitRaw(i);
         }
-        if !has_other_forms(raw) {
+        // No entries, no decision: not even a 400 for a path that does not decode.
+        if self.inner.entries.is_empty() || !has_other_forms(raw) {
             return Found::Miss;
         }
+        self.find_in_other_forms(request, raw)
+    }
+
+    #[inline(never)]
+    fn find_in_other_forms<B>(&self, request: &Request<B>, raw: &str) -> Found {
         let forms = Forms::of(raw);
         for (form, decoded) in forms.iter().skip(1) {
-            if let Some(i) = self.first_holding(request, form) {
+            if let Some(i) = self.first_holding(request, form, false) {
                 return Found::Hit(i, form.to_owned(), decoded);
             }
         }
@@ -670,15 +721,29 @@ impl Matcher {
         }
     }
 
-    /// The first entry whose path matches `path` and whose conditions hold.
-    fn first_holding<B>(&self, request: &Request<B>, path: &str) -> Option<usize> {
+    /// The first entry whose path matches `path` and whose conditions hold; `as_sent` when
+    /// `path` is the request's own (`Uri::path`), which limits what it can hold.
+    #[inline]
+    fn first_holding<B>(&self, request: &Request<B>, path: &str, as_sent: bool) -> Option<usize> {
         let inner = &*self.inner;
-        let Some(set) = &inner.set else {
-            return inner
-                .entries
-                .iter()
-                .position(|e| e.path.is_match(path) && e.conditions_hold(request));
+        if inner.set.is_some() {
+            return self.first_holding_in_set(request, path);
+        }
+        let path_matches = |e: &CompiledEntry| match as_sent {
+            true => e.path.is_match_request_path(path),
+            false => e.path.is_match(path),
         };
+        inner
+            .entries
+            .iter()
+            .position(|e| path_matches(e) && e.conditions_hold(request))
+    }
+
+    /// [`Matcher::first_holding`] with many entries: one pass of the set over the path.
+    #[inline(never)]
+    fn first_holding_in_set<B>(&self, request: &Request<B>, path: &str) -> Option<usize> {
+        let inner = &*self.inner;
+        let set = inner.set.as_ref()?;
         let input = Input::new(path);
         if inner.all_in_set && !set.is_match(input.clone()) {
             return None;

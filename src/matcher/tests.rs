@@ -457,3 +457,75 @@ fn overlapping_entries_in_set() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The word-at-a-time scan against the plain definition, on every string of up to 17 bytes
+/// over an alphabet that puts `%` and `//` on each side of every word boundary.
+#[test]
+fn other_forms_scan_agrees_with_the_plain_search() {
+    fn plain(path: &str) -> bool {
+        path.contains('%') || path.contains("//")
+    }
+    let alphabet = ["/", "%", "a", "\u{e9}"];
+    let mut checked = 0;
+    let mut strings = vec![String::new()];
+    while let Some(s) = strings.pop() {
+        assert_eq!(super::has_other_forms(&s), plain(&s), "{s:?}");
+        checked += 1;
+        // Long strings only from a sparse subset, to keep the test quick.
+        if s.len() < 17 && (s.len() < 7 || s.bytes().filter(|&b| b == b'a').count() >= s.len() - 3)
+        {
+            for c in alphabet {
+                strings.push(format!("{s}{c}"));
+            }
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+}
+
+/// A pattern that accepts every printable-ASCII path (`/(.*)` once its look-ahead is
+/// lifted) skips its automaton for a path as sent; the answers must not change.
+#[test]
+fn paths_accepted_without_the_automaton_match_as_with_it() {
+    // (source, whether it accepts every printable-ASCII path)
+    let sources = [
+        ("/((?!_next/static|_next/image|favicon.ico).*)", true),
+        ("/(.*)", true),
+        ("/:path*", false),
+        ("/about/:path*", false),
+        ("/((?!api).*)", true),
+        ("/:a/:b", false),
+        ("/(\\d+)", false),
+    ];
+    let uris = [
+        "/",
+        "/page",
+        "/_next/static/x",
+        "/api",
+        "/api/",
+        "/about",
+        "/about/x/y",
+        "/a/b",
+        "/a/b/c",
+        "/x?y",
+        "/caf%C3%A9",
+        "/caf\u{e9}",
+        "//",
+        "/a%0Ab",
+        "/12",
+        "/~!$&'()*+,;=:@",
+    ];
+    for (source, accepts_all) in sources {
+        let matcher = Matcher::new([source]).unwrap();
+        let program = &matcher.inner.entries[0].path;
+        assert_eq!(program.accepts_ascii_paths(), accepts_all, "{source}");
+        for uri in uris {
+            let request = req(uri);
+            let path = request.uri().path();
+            assert_eq!(
+                program.is_match_request_path(path),
+                program.is_match(path),
+                "{source} on {path:?}"
+            );
+        }
+    }
+}

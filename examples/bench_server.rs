@@ -98,7 +98,7 @@ async fn serve_proxied<F: ProxyFn>(
     layer: ProxyLayer<F>,
     matcher: Matcher,
 ) -> std::io::Result<()> {
-    let app = layer.with_matcher(matcher).layer(router());
+    let app = layer.with_matcher(matcher).layer(router().with_state(()));
     axum::serve(
         listener,
         axum::ServiceExt::<Request>::into_make_service(app),

@@ -1,52 +1,95 @@
 #!/usr/bin/env bash
 # Throughput of examples/bench_server.rs in its variants, on loopback, as ratios from one run.
 #
-#   bash scripts/loadtest.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 5 s per variant)
+#   bash scripts/loadtest.sh [ROUNDS] [SECONDS]     (defaults: 12 rounds of 2 s per variant)
 #
-# wrk (Debian's package) drives each variant with one thread and 64 connections; variants
-# are alternated round by round so that machine noise falls on all of them alike.
+# The server runs on one core with one tokio worker, wrk (Debian's package) on the other
+# with one thread and 64 connections: the server's own cost per request sets the
+# throughput, and the two do not trade cores. Variants are alternated round by round (in
+# reverse every other round), so that drift on the machine falls on all of them alike, and
+# each ratio is taken within a round: the script prints the median of the per-round ratios
+# and their spread, for throughput and for the server's CPU time per request.
+# (On a machine with one core, both share it.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-3}
-seconds=${2:-5}
+rounds=${1:-12}
+seconds=${2:-2}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --example bench_server -q
 bin=target/release/examples/bench_server
 port=$((20000 + RANDOM % 20000))
+if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); else server_cpu=(); client_cpu=(); fi
 
-run() { # variant path -> requests per second
-  VARIANT=$1 ADDR=127.0.0.1:$port "$bin" >/dev/null 2>&1 &
+ticks=$(getconf CLK_TCK)
+run() { # variant path -> "requests-per-second server-CPU-microseconds-per-request"
+  VARIANT=$1 ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=1 "${server_cpu[@]}" "$bin" >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 50); do
     (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
     sleep 0.1
   done
-  local rps
-  rps=$(wrk -t1 -c64 -d"${seconds}s" "http://127.0.0.1:$port$2" | awk '/Requests\/sec/ {print $2}')
+  local out cpu
+  out=$("${client_cpu[@]}" wrk -t1 -c64 -d"${seconds}s" "http://127.0.0.1:$port$2")
+  # The server's user + system time (fields 14 and 15 of /proc/PID/stat, in clock ticks).
+  cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   kill $pid; wait $pid 2>/dev/null || true
-  echo "$rps"
+  echo "$out" | awk -v cpu="$cpu" -v ticks="$ticks" '
+    / requests in / {requests = $1}
+    /Requests\/sec/ {rps = $2}
+    END {printf "%s %.3f\n", rps, cpu / ticks * 1e6 / requests}'
 }
 
-declare -A total
 variants=(bare:/page proxy:/page from_fn:/page proxy_static:/_next/static/app.js bare_static:/_next/static/app.js redirect:/page from_fn_redirect:/page rewrite:/page bare_target:/target)
+results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
-  for entry in "${variants[@]}"; do
+  # Every other round runs the variants in reverse, so that no variant always goes first.
+  order=("${variants[@]}")
+  if [ $((round % 2)) -eq 0 ]; then
+    order=(); for ((i = ${#variants[@]} - 1; i >= 0; i--)); do order+=("${variants[i]}"); done
+  fi
+  for entry in "${order[@]}"; do
     name=${entry%%:*}; path=${entry#*:}
     variant=${name%_static}; variant=${variant%_target}
-    rps=$(run "$variant" "$path")
-    total[$name]=$(python3 -c "print(${total[$name]:-0} + $rps)")
-    echo "round $round $name $path: $rps req/s"
+    read -r rps cpu < <(run "$variant" "$path")
+    echo "$round $name $rps $cpu" >>"$results"
+    echo "round $round $name $path: $rps req/s, $cpu us of server CPU per request"
   done
 done
 
-avg() { python3 -c "print(round(${total[$1]} / $rounds))"; }
-ratio() { python3 -c "print(f'{${total[$1]} / ${total[$2]}:.3f}')"; }
 echo
-echo "averages over $rounds rounds of ${seconds}s (wrk -t1 -c64), $(nproc) cores, $(date -u +%F):"
-for entry in "${variants[@]}"; do name=${entry%%:*}; echo "  $name: $(avg "$name") req/s"; done
-echo "ratios:"
-echo "  proxy / bare                  = $(ratio proxy bare)   (target >= 0.95)"
-echo "  proxy / from_fn               = $(ratio proxy from_fn)   (target >= 1.0)"
-echo "  proxy_static / bare_static    = $(ratio proxy_static bare_static)   (unmatched requests)"
-echo "  redirect / from_fn_redirect   = $(ratio redirect from_fn_redirect)   (redirect-heavy)"
-echo "  rewrite / bare_target         = $(ratio rewrite bare_target)   (rewrite-heavy: /page served as /target)"
+echo "$rounds rounds of ${seconds}s per variant (wrk -t1 -c64; server on one core, wrk on another)," \
+  "$(nproc) cores, $(date -u +'%F %H:%M') UTC:"
+python3 - "$results" <<'EOF'
+import statistics, sys
+from collections import defaultdict
+rps, cpu = defaultdict(dict), defaultdict(dict)
+for line in open(sys.argv[1]):
+    round_, name, value, micros = line.split()
+    rps[name][round_] = float(value)
+    cpu[name][round_] = float(micros)
+for name, by_round in rps.items():
+    print(f"  {name}: mean {statistics.mean(by_round.values()):.0f} req/s, "
+          f"median {statistics.median(cpu[name].values()):.2f} us server CPU per request")
+pairs = [
+    ("proxy", "bare", "target >= 0.95"),
+    ("proxy", "from_fn", "target >= 1.0"),
+    ("proxy_static", "bare_static", "unmatched requests"),
+    ("redirect", "from_fn_redirect", "redirect-heavy"),
+    ("rewrite", "bare_target", "rewrite-heavy: /page served as /target"),
+]
+print("throughput ratios (median of the per-round ratios [lowest, highest]; mean over mean):")
+for a, b, target in pairs:
+    per_round = [rps[a][r] / rps[b][r] for r in rps[a]]
+    of_means = statistics.mean(rps[a].values()) / statistics.mean(rps[b].values())
+    label = f"{a} / {b}"
+    print(f"  {label:<30} = {statistics.median(per_round):.3f} [{min(per_round):.3f}, "
+          f"{max(per_round):.3f}]; {of_means:.3f}   ({target})")
+print("the same from server CPU per request (B's CPU / A's: the throughput one core sustains;")
+print("less sensitive to what else the machine runs; median of per-round ratios [lowest, highest]):")
+for a, b, target in pairs:
+    per_round = [cpu[b][r] / cpu[a][r] for r in cpu[a]]
+    label = f"{a} / {b}"
+    print(f"  {label:<30} = {statistics.median(per_round):.3f} [{min(per_round):.3f}, "
+          f"{max(per_round):.3f}]   ({target})")
+EOF
+rm -f "$results"

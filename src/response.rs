@@ -41,7 +41,8 @@ pub struct ProxyResponse {
     pub(crate) response_headers: Vec<(HeaderName, HeaderValue, bool)>,
     pub(crate) cookies: Vec<Cookie<'static>>,
     pub(crate) extensions: Extensions,
-    pub(crate) invalid: Option<String>,
+    /// Boxed: it is rare, and a smaller decision moves more cheaply.
+    pub(crate) invalid: Option<Box<str>>,
 }
 
 pub(crate) enum Action {
@@ -139,9 +140,9 @@ impl ProxyResponse {
     pub fn redirect_with_status(url: impl AsRef<str>, status: StatusCode) -> Self {
         let mut response = Self::with_action(Action::Redirect(url.as_ref().to_owned(), status));
         if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-            response.invalid = Some(format!(
+            response.invalid = Some(Box::from(format!(
                 "redirect status {status} is not one of 301, 302, 303, 307, 308"
-            ));
+            )));
         }
         response
     }
@@ -166,7 +167,7 @@ impl ProxyResponse {
             }
             Err(err) => {
                 let mut response = Self::with_action(Action::Respond(Box::default()));
-                response.invalid = Some(format!("JSON body does not serialize: {err}"));
+                response.invalid = Some(format!("JSON body does not serialize: {err}").into());
                 response
             }
         }
@@ -334,7 +335,7 @@ impl ProxyResponse {
     }
 
     fn note_invalid(&mut self, reason: String) {
-        self.invalid.get_or_insert(reason);
+        self.invalid.get_or_insert(reason.into());
     }
 
     /// Whether the decision is [`next`](Self::next).
@@ -437,10 +438,13 @@ pub(crate) struct ResponseExtras {
 }
 
 impl ResponseExtras {
-    pub(crate) fn take_from(decision: &mut ProxyResponse) -> Self {
+    pub(crate) fn new(
+        headers: Vec<(HeaderName, HeaderValue, bool)>,
+        cookies: Vec<Cookie<'static>>,
+    ) -> Self {
         Self {
-            headers: std::mem::take(&mut decision.response_headers),
-            cookies: std::mem::take(&mut decision.cookies),
+            headers,
+            cookies,
             cache: None,
         }
     }
@@ -468,6 +472,9 @@ impl ResponseExtras {
             } else {
                 headers.insert(name, value);
             }
+        }
+        if self.cookies.is_empty() {
+            return;
         }
         for cookie in self.cookies {
             // Encoded as Next.js does (`encodeURIComponent` on the value); names were

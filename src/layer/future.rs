@@ -79,7 +79,8 @@ pin_project! {
         #[pin]
         future: CatchUnwind<AssertUnwindSafe<F::Future>>,
         deadline: Option<Pin<Box<Sleep>>>,
-        span: Span,
+        // `None` when no subscriber wants it (a `Span` of its own costs a drop even then).
+        span: Option<Span>,
         pending: Option<Pending<S, B>>,
     }
 }
@@ -152,9 +153,9 @@ where
         // no subscriber listens: with `tracing`'s `log` feature, which axum's default
         // `tower-log` turns on, it still offers the span's fields to `log`.)
         let span = if !tracing::level_enabled!(tracing::Level::INFO) {
-            Span::none()
+            None
         } else {
-            tracing::info_span!(
+            let span = tracing::info_span!(
             "proxy",
             source = %request.matched_source(),
             path = %head.parts.uri.path(),
@@ -162,7 +163,8 @@ where
             destination = tracing::field::Empty,
             status = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
-            )
+            );
+            (!span.is_disabled()).then_some(span)
         };
         // A panic while the function builds its future is caught like one inside it.
         let called = in_span(&span, || {
@@ -175,7 +177,7 @@ where
                 return Self::respond(internal_error());
             }
         };
-        let started = (!span.is_disabled()).then(Instant::now);
+        let started = span.is_some().then(Instant::now);
         Self {
             state: State::Deciding {
                 deciding: Box::pin(Deciding {
@@ -294,8 +296,10 @@ where
                             if !expired {
                                 return Poll::Pending;
                             }
-                            span.record("outcome", "timeout");
-                            span.in_scope(|| {
+                            if let Some(span) = span {
+                                span.record("outcome", "timeout");
+                            }
+                            in_span(span, || {
                                 tracing::error!("proxy function ran over its time limit: 504")
                             });
                             return Poll::Ready(Ok(error_response(
@@ -323,7 +327,9 @@ where
                             return Poll::Ready(Ok(internal_error()));
                         }
                     };
-                    record_decision(span, &decision, started);
+                    if let (Some(span), Some(started)) = (span.as_ref(), started) {
+                        record_decision(span, &decision, started);
+                    }
                     let marks = cache_marks(&head.reads, &decision, &head.parts);
                     // The function has dropped its request by now, so this rarely copies.
                     let parts = match Arc::try_unwrap(head) {
@@ -367,14 +373,14 @@ fn upstream_exchange<S, F, B>(
     target: url::Url,
     extras: ResponseExtras,
     forward: Forward<B>,
-    span: &Span,
+    span: &Option<Span>,
 ) -> State<S, F, B>
 where
     S: Service<Request<B>>,
     F: ProxyFn,
 {
     let (Some(forwarder), Some(to_body)) = (forward.forwarder, forward.to_body) else {
-        span.in_scope(|| {
+        in_span(span, || {
             tracing::error!(
                 destination = %target,
                 "rewrite to another origin, but this layer does not forward external rewrites: \
@@ -387,18 +393,19 @@ where
     };
     let request = request.map(to_body);
     State::Upstream {
-        exchange: forwarder.forward(request, target, extras, span.clone()),
+        exchange: forwarder.forward(
+            request,
+            target,
+            extras,
+            span.clone().unwrap_or_else(Span::none),
+        ),
     }
 }
 
 #[inline]
-fn record_decision(span: &Span, decision: &ProxyResponse, started: Option<Instant>) {
-    // No subscriber wants the span: recording into it would cost a few hundred instructions
-    // per request for nothing.
-    // `started` is set only for a span a subscriber wants.
-    let Some(started) = started else {
-        return;
-    };
+/// Records the decision into a span a subscriber wants (into a disabled one it would cost a
+/// few hundred instructions per request for nothing).
+fn record_decision(span: &Span, decision: &ProxyResponse, started: Instant) {
     span.record("elapsed_us", started.elapsed().as_micros() as u64);
     if decision.is_next() {
         span.record("outcome", "next");
@@ -417,14 +424,13 @@ fn record_decision(span: &Span, decision: &ProxyResponse, started: Option<Instan
     span.in_scope(|| tracing::debug!("proxy decided"));
 }
 
-/// Runs `f` inside `span`, or just runs it when no subscriber wants the span: entering and
-/// leaving a disabled span still costs a couple of hundred instructions when `tracing`'s
-/// `log` feature is on (axum's default `tower-log` turns it on), twice per decision.
-fn in_span<R>(span: &Span, f: impl FnOnce() -> R) -> R {
-    if span.is_disabled() {
-        f()
-    } else {
-        span.in_scope(f)
+/// Runs `f` inside `span`, or just runs it when no subscriber wants one (there is then no
+/// span: entering and leaving even a disabled one costs a couple of hundred instructions
+/// when `tracing`'s `log` feature is on, which axum's default `tower-log` turns on).
+fn in_span<R>(span: &Option<Span>, f: impl FnOnce() -> R) -> R {
+    match span {
+        Some(span) => span.in_scope(f),
+        None => f(),
     }
 }
 

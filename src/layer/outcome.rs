@@ -6,11 +6,11 @@ use axum::response::Response;
 use http::header::{HeaderValue, LOCATION};
 use http::request::Parts;
 use http::uri::PathAndQuery;
-use http::{Request, StatusCode, Uri};
+use http::{Extensions, Request, StatusCode, Uri};
 use url::Url;
 
 use crate::request::request_url;
-use crate::response::{error_response, Action, ProxyResponse, ResponseExtras};
+use crate::response::{error_response, Action, HeaderEdit, ProxyResponse, ResponseExtras};
 
 /// What the layer does after the proxy function decided.
 pub(crate) enum Step<B> {
@@ -24,19 +24,32 @@ pub(crate) enum Step<B> {
 }
 
 /// Applies the decision to the request it was made for.
-pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -> Step<B> {
-    if let Some(reason) = decision.invalid.take() {
+pub(crate) fn apply<B>(decision: ProxyResponse, mut parts: Parts, body: B) -> Step<B> {
+    // Taken apart by value: every piece moves once to where it goes, and nothing is left
+    // to drop.
+    let ProxyResponse {
+        action,
+        request_headers,
+        response_headers,
+        cookies,
+        extensions,
+        invalid,
+    } = decision;
+    if let Some(reason) = invalid {
         tracing::error!(path = %parts.uri.path(), %reason, "proxy function returned an invalid response");
         return Step::Respond(error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal Server Error",
         ));
     }
-    let extras = ResponseExtras::take_from(&mut decision);
-    let action = std::mem::replace(&mut decision.action, Action::Next);
+    let extras = ResponseExtras::new(response_headers, cookies);
+    let edits = RequestEdits {
+        headers: request_headers,
+        extensions,
+    };
     match action {
         Action::Next => {
-            edit_request(&decision, &mut parts);
+            edits.apply(&mut parts);
             Step::Forward(Request::from_parts(parts, body), extras)
         }
         Action::Respond(mut response) => {
@@ -64,7 +77,7 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
             let Some(uri) = uri else {
                 return refuse(&parts, "rewrite destination is not a valid URI", &target);
             };
-            rewrite_to(&decision, parts, body, uri, extras)
+            rewrite_to(edits, parts, body, uri, extras)
         }
         Action::Rewrite(target) => {
             let base = request_url(&parts);
@@ -74,7 +87,7 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
             if target.origin() != base.origin() {
                 #[cfg(feature = "external")]
                 {
-                    edit_request(&decision, &mut parts);
+                    edits.apply(&mut parts);
                     return Step::External(Request::from_parts(parts, body), target, extras);
                 }
                 #[cfg(not(feature = "external"))]
@@ -95,14 +108,14 @@ pub(crate) fn apply<B>(mut decision: ProxyResponse, mut parts: Parts, body: B) -
                     target.as_str(),
                 );
             };
-            rewrite_to(&decision, parts, body, uri, extras)
+            rewrite_to(edits, parts, body, uri, extras)
         }
     }
 }
 
 /// Sends the request on under `uri`, keeping the URI it came with for handlers.
 fn rewrite_to<B>(
-    decision: &ProxyResponse,
+    edits: RequestEdits,
     mut parts: Parts,
     body: B,
     uri: Uri,
@@ -112,7 +125,7 @@ fn rewrite_to<B>(
         parts.extensions.insert(OriginalUri(parts.uri.clone()));
     }
     parts.uri = uri;
-    edit_request(decision, &mut parts);
+    edits.apply(&mut parts);
     Step::Forward(Request::from_parts(parts, body), extras)
 }
 
@@ -206,9 +219,35 @@ fn already_routed(parts: &Parts) -> bool {
             .is_some_and(|original| original.0.path() == parts.uri.path())
 }
 
-fn edit_request(decision: &ProxyResponse, parts: &mut Parts) {
-    decision.apply_request_headers(&mut parts.headers);
-    parts.extensions.extend(decision.extensions.clone());
+/// What a decision changes in the request the inner service gets.
+struct RequestEdits {
+    headers: Vec<HeaderEdit>,
+    extensions: Extensions,
+}
+
+impl RequestEdits {
+    fn apply(self, parts: &mut Parts) {
+        // Most decisions edit nothing: not even an empty list is walked then.
+        if self.headers.is_empty() && self.extensions.is_empty() {
+            return;
+        }
+        for edit in self.headers {
+            match edit {
+                HeaderEdit::Set(name, value) => {
+                    parts.headers.insert(name, value);
+                }
+                HeaderEdit::Append(name, value) => {
+                    parts.headers.append(name, value);
+                }
+                HeaderEdit::Remove(name) => {
+                    parts.headers.remove(name);
+                }
+            }
+        }
+        if !self.extensions.is_empty() {
+            parts.extensions.extend(self.extensions);
+        }
+    }
 }
 
 fn refuse<B>(parts: &Parts, reason: &str, destination: &str) -> Step<B> {

@@ -2,6 +2,8 @@
 //! environment variable `VARIANT`:
 //!
 //! - `bare`: the axum app alone;
+//! - `bare_header`: the app alone, its handlers setting the header that `proxy` adds (what
+//!   the header itself costs, with no middleware);
 //! - `proxy`: behind a `ProxyLayer` that adds one response header to every request except
 //!   static paths (matcher `/((?!_next/static|_next/image|favicon.ico).*)`);
 //! - `from_fn`: the same job written by hand with `axum::middleware::from_fn`;
@@ -24,6 +26,15 @@ use tower::Layer;
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse};
 
 const STATIC: &str = "/((?!_next/static|_next/image|favicon.ico).*)";
+
+/// The router whose handlers set `x-frame-options: DENY` themselves.
+fn router_with_header() -> Router {
+    let deny = || [(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))];
+    Router::new()
+        .route("/page", get(move || async move { (deny(), "page") }))
+        .route("/target", get(move || async move { (deny(), "target") }))
+        .route("/_next/static/app.js", get(|| async { "static" }))
+}
 
 fn router() -> Router {
     Router::new()
@@ -81,6 +92,7 @@ async fn main() -> std::io::Result<()> {
     println!("bench_server variant {variant} on http://{addr}/page");
     match variant.as_str() {
         "bare" => axum::serve(listener, router()).await,
+        "bare_header" => axum::serve(listener, router_with_header()).await,
         "from_fn" => axum::serve(listener, router().layer(middleware::from_fn(by_hand))).await,
         "from_fn_redirect" => {
             let app = router().layer(middleware::from_fn(redirect_by_hand));
@@ -88,7 +100,14 @@ async fn main() -> std::io::Result<()> {
         }
         "redirect" => serve_proxied(listener, ProxyLayer::new(redirect), matcher).await,
         "rewrite" => serve_proxied(listener, ProxyLayer::new(rewrite), matcher).await,
-        _ => serve_proxied(listener, ProxyLayer::new(add_header), matcher).await,
+        "proxy" => serve_proxied(listener, ProxyLayer::new(add_header), matcher).await,
+        other => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "VARIANT={other:?}: expected bare, bare_header, proxy, from_fn, redirect, \
+                 from_fn_redirect or rewrite"
+            ),
+        )),
     }
 }
 

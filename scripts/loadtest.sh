@@ -2,6 +2,7 @@
 # Throughput of examples/bench_server.rs in its variants, on loopback, as ratios from one run.
 #
 #   bash scripts/loadtest.sh [ROUNDS] [SECONDS]     (defaults: 12 rounds of 2 s per variant)
+#   PIN=0 bash scripts/loadtest.sh ...             (server and wrk share the cores instead)
 #
 # The server runs on one core with one tokio worker, wrk (Debian's package) on the other
 # with one thread and 64 connections: the server's own cost per request sets the
@@ -18,11 +19,17 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 cargo build --release --example bench_server -q
 bin=target/release/examples/bench_server
 port=$((20000 + RANDOM % 20000))
-if [ "$(nproc)" -ge 2 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); else server_cpu=(); client_cpu=(); fi
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); workers=1
+  setup="server on one core with one tokio worker, wrk on another"
+else
+  server_cpu=(); client_cpu=(); workers=$(nproc)
+  setup="server ($(nproc) tokio workers) and wrk sharing the cores"
+fi
 
 ticks=$(getconf CLK_TCK)
 run() { # variant path -> "requests-per-second server-CPU-microseconds-per-request"
-  VARIANT=$1 ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=1 "${server_cpu[@]}" "$bin" >/dev/null 2>&1 &
+  VARIANT=$1 ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=$workers "${server_cpu[@]}" "$bin" >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 50); do
     (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
@@ -39,7 +46,7 @@ run() { # variant path -> "requests-per-second server-CPU-microseconds-per-reque
     END {printf "%s %.3f\n", rps, cpu / ticks * 1e6 / requests}'
 }
 
-variants=(bare:/page proxy:/page from_fn:/page proxy_static:/_next/static/app.js bare_static:/_next/static/app.js redirect:/page from_fn_redirect:/page rewrite:/page bare_target:/target)
+variants=(bare:/page proxy:/page from_fn:/page bare_header:/page proxy_static:/_next/static/app.js bare_static:/_next/static/app.js redirect:/page from_fn_redirect:/page rewrite:/page bare_target:/target)
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
   # Every other round runs the variants in reverse, so that no variant always goes first.
@@ -57,7 +64,7 @@ for round in $(seq 1 "$rounds"); do
 done
 
 echo
-echo "$rounds rounds of ${seconds}s per variant (wrk -t1 -c64; server on one core, wrk on another)," \
+echo "$rounds rounds of ${seconds}s per variant (wrk -t1 -c64; $setup)," \
   "$(nproc) cores, $(date -u +'%F %H:%M') UTC:"
 python3 - "$results" <<'EOF'
 import statistics, sys
@@ -73,6 +80,8 @@ for name, by_round in rps.items():
 pairs = [
     ("proxy", "bare", "target >= 0.95"),
     ("proxy", "from_fn", "target >= 1.0"),
+    ("bare_header", "bare", "the header alone, set by the handlers: no middleware"),
+    ("proxy", "bare_header", "the layer alone: both send the header"),
     ("proxy_static", "bare_static", "unmatched requests"),
     ("redirect", "from_fn_redirect", "redirect-heavy"),
     ("rewrite", "bare_target", "rewrite-heavy: /page served as /target"),

@@ -52,7 +52,23 @@ fn rules(c: &mut Criterion) {
         .with_rules(Rules::from_json(CONFIG).unwrap())
         .layer(bare());
 
+    // The same rules without the `fallback` rewrite: nothing is kept for a second call.
+    let mut without_404_rewrites = {
+        let mut config: serde_json::Value = serde_json::from_str(CONFIG).unwrap();
+        config["rewrites"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fallback");
+        ProxyLayer::new(proxy)
+            .with_matcher(Matcher::new(["/dashboard/:path*"]).unwrap())
+            .with_rules(Rules::from_json(&config.to_string()).unwrap())
+            .layer(bare())
+    };
+
     let baseline = allocations_per_request(&mut plain, "/_next/static/app.js");
+    let extra =
+        allocations_per_request(&mut without_404_rewrites, "/_next/static/app.js") - baseline;
+    println!("allocations per request over the layer without rules, no rule matches, no 404 rewrites: {extra}");
     for (name, path) in [
         ("no rule matches", "/_next/static/app.js"),
         ("redirect", "/blog/hello"),
@@ -69,6 +85,9 @@ fn rules(c: &mut Criterion) {
     });
     group.bench_function("no rule matches", |b| {
         b.iter(|| call(&mut with_rules, "/_next/static/app.js"))
+    });
+    group.bench_function("no rule matches, no 404 rewrites", |b| {
+        b.iter(|| call(&mut without_404_rewrites, "/_next/static/app.js"))
     });
     group.bench_function("redirect", |b| {
         b.iter(|| call(&mut with_rules, "/blog/hello"))

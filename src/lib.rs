@@ -77,8 +77,8 @@ pub mod testing;
 pub use background::{BackgroundTasks, TaskOutcome};
 pub use function::{IntoProxyResponse, ProxyFn};
 pub use layer::{
-    Buffered, ProxyLayer, ProxyService, ResponseFuture, RewriteService, RulesLayer, RulesService,
-    Streamed,
+    Buffered, ProxyLayer, ProxyService, ResponseFuture, RewriteFuture, RewriteService, RulesFuture,
+    RulesLayer, RulesService, Streamed,
 };
 pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};

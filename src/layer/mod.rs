@@ -20,7 +20,7 @@ use crate::matcher::Matcher;
 pub use future::ResponseFuture;
 pub(crate) use outcome::location;
 pub(crate) use rules::BufferedCopy;
-pub use rules::{RewriteService, RulesLayer, RulesService};
+pub use rules::{RewriteFuture, RewriteService, RulesFuture, RulesLayer, RulesService};
 pub use service::ProxyService;
 
 /// A tower [`Layer`] that runs a proxy function in front of a service.

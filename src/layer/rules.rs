@@ -5,9 +5,10 @@
 //! → [`RewriteService`] (before-routing rewrites, the inner service, 404 rewrites) → inner.
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
 use axum::extract::MatchedPath;
@@ -15,6 +16,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::{Request, StatusCode};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -22,7 +24,7 @@ use super::{ProxyLayer, ProxyService, Streamed};
 use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
 use crate::response::internal_error;
-use crate::rules::{BeforeProxy, Chain, Rules};
+use crate::rules::{BeforeProxy, Chain, ExtraHeaders, Rules};
 
 /// The bytes [`ProxyLayer::read_body`] read, kept for a 404 rewrite to send again.
 #[derive(Clone, Debug, Default)]
@@ -143,30 +145,74 @@ impl<S: Clone, F: Clone, M> Clone for RulesService<S, F, M> {
 impl<S, F, M, B> Service<Request<B>> for RulesService<S, F, M>
 where
     ProxyService<RewriteService<S>, F, M>: Service<Request<B>, Response = Response>,
-    <ProxyService<RewriteService<S>, F, M> as Service<Request<B>>>::Future: Send + 'static,
 {
     type Response = Response;
     type Error = <ProxyService<RewriteService<S>, F, M> as Service<Request<B>>>::Error;
-    type Future = BoxFuture<'static, Result<Response, Self::Error>>;
+    type Future =
+        RulesFuture<<ProxyService<RewriteService<S>, F, M> as Service<Request<B>>>::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.proxy.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        match self.rules.before_proxy(&request) {
-            BeforeProxy::Respond(response) => Box::pin(async move { Ok(response) }),
-            BeforeProxy::Continue(headers) => {
-                let future = self.proxy.call(request);
-                Box::pin(async move {
-                    let mut response = future.await?;
-                    if let Some(headers) = headers {
-                        headers.apply(response.headers_mut());
-                    }
-                    Ok(response)
-                })
+        let state = match self.rules.before_proxy(&request) {
+            BeforeProxy::Respond(response) => RulesState::Ready {
+                response: Some(response),
+            },
+            BeforeProxy::Continue(headers) => RulesState::Proxy {
+                future: self.proxy.call(request),
+                headers,
+            },
+        };
+        RulesFuture { state }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RulesService`]: unboxed, so that a request no rule concerns
+    /// costs the proxy's own future and nothing more.
+    pub struct RulesFuture<Fut> {
+        #[pin]
+        state: RulesState<Fut>,
+    }
+}
+
+pin_project! {
+    #[project = RulesStateProj]
+    enum RulesState<Fut> {
+        // A redirect or an error of the rules' own.
+        Ready { response: Option<Response> },
+        // The proxy (and what it wraps), then the headers rules' headers on its response.
+        Proxy { #[pin] future: Fut, headers: Option<ExtraHeaders> },
+    }
+}
+
+impl<Fut, E> Future for RulesFuture<Fut>
+where
+    Fut: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            RulesStateProj::Ready { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_else(internal_error)))
+            }
+            RulesStateProj::Proxy { future, headers } => {
+                let mut response = ready!(future.poll(cx))?;
+                if let Some(headers) = headers.take() {
+                    headers.apply(response.headers_mut());
+                }
+                Poll::Ready(Ok(response))
             }
         }
+    }
+}
+
+impl<Fut> fmt::Debug for RulesFuture<Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RulesFuture").finish_non_exhaustive()
     }
 }
 
@@ -220,7 +266,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+    type Future = RewriteFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -230,21 +276,27 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         let rules = Arc::clone(&self.rules);
-        let spare = rules.has_not_found_rewrites().then(|| self.inner.clone());
-        Box::pin(async move {
-            let mut chain = Chain::new();
+        let mut chain = Chain::new();
+        if rules.has_before_rewrites() {
             let before = request.uri().clone();
             if let Err(response) = rules.apply_before_rewrites(&mut request, &mut chain) {
-                return Ok(response);
+                return RewriteFuture::ready(response);
             }
             if *request.uri() != before && request.extensions().get::<MatchedPath>().is_some() {
-                return Ok(after_routing(&request));
+                return RewriteFuture::ready(after_routing(&request));
             }
-            let Some(spare) = spare else {
-                return Ok(ready.call(request).await?.map(Body::new));
+        }
+        // Without 404 rewrites, the inner service's own future: no box, no copy.
+        if !rules.has_not_found_rewrites() {
+            return RewriteFuture {
+                state: RewriteState::Inner {
+                    future: ready.call(request),
+                },
             };
-            let replay = replay_copy(request);
-            let (request, copy) = replay;
+        }
+        let spare = self.inner.clone();
+        let not_found = Box::pin(async move {
+            let (request, copy) = replay_copy(request);
             let response = ready.call(request).await?;
             let Some((mut parts, bytes)) =
                 copy.filter(|_| response.status() == StatusCode::NOT_FOUND)
@@ -279,7 +331,66 @@ where
                 last = response;
             }
             Ok(last.map(Body::new))
-        })
+        });
+        RewriteFuture {
+            state: RewriteState::NotFound { future: not_found },
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RewriteService`]: the inner service's own future unless
+    /// 404 rewrites are configured (they may call the inner service again).
+    pub struct RewriteFuture<Fut, E> {
+        #[pin]
+        state: RewriteState<Fut, E>,
+    }
+}
+
+pin_project! {
+    #[project = RewriteStateProj]
+    enum RewriteState<Fut, E> {
+        // A response of the rules' own (a rewrite over the limit, or after routing).
+        Ready { response: Option<Response> },
+        Inner { #[pin] future: Fut },
+        NotFound { future: BoxFuture<'static, Result<Response, E>> },
+    }
+}
+
+impl<Fut, E> RewriteFuture<Fut, E> {
+    fn ready(response: Response) -> Self {
+        RewriteFuture {
+            state: RewriteState::Ready {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<Fut, E, ResBody> Future for RewriteFuture<Fut, E>
+where
+    Fut: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            RewriteStateProj::Ready { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_else(internal_error)))
+            }
+            RewriteStateProj::Inner { future } => {
+                Poll::Ready(Ok(ready!(future.poll(cx))?.map(Body::new)))
+            }
+            RewriteStateProj::NotFound { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<Fut, E> fmt::Debug for RewriteFuture<Fut, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RewriteFuture").finish_non_exhaustive()
     }
 }
 

@@ -608,6 +608,11 @@ impl Rules {
     }
 
     /// Whether a 404 from the inner service may be retried under a rewrite.
+    /// Whether any rewrite runs before routing (`beforeFiles`).
+    pub(crate) fn has_before_rewrites(&self) -> bool {
+        !self.before.is_empty()
+    }
+
     pub(crate) fn has_not_found_rewrites(&self) -> bool {
         !self.after.is_empty() || !self.fallback.is_empty()
     }

@@ -139,6 +139,7 @@ where
         }
     }
 
+    #[inline]
     pub(crate) fn deciding(
         function: &F,
         request: ProxyRequest,

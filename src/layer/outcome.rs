@@ -24,6 +24,7 @@ pub(crate) enum Step<B> {
 }
 
 /// Applies the decision to the request it was made for.
+#[inline]
 pub(crate) fn apply<B>(decision: ProxyResponse, mut parts: Parts, body: B) -> Step<B> {
     // Taken apart by value: every piece moves once to where it goes, and nothing is left
     // to drop.

@@ -8,47 +8,19 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::middleware::Next;
 use axum::response::Response;
 use criterion::{criterion_group, criterion_main, Criterion};
-use http::{HeaderName, HeaderValue, Request};
+use http::Request;
 use tower::{Layer, Service};
 use tower_proxy_fn::matcher::Decision;
-use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+use tower_proxy_fn::{Matcher, ProxyLayer};
 
 mod support;
 
-use support::{allocations_per_request, bare, call};
+use support::{allocations_per_request, bare, by_hand, call, proxy};
 
 #[global_allocator]
 static GLOBAL: support::Counting = support::Counting;
-
-async fn proxy(req: ProxyRequest) -> ProxyResponse {
-    match req.path() {
-        "/rewrite" => ProxyResponse::rewrite("/target"),
-        "/redirect" => ProxyResponse::redirect("/target"),
-        _ => ProxyResponse::next().header(X_PROXY, HeaderValue::from_static("ran")),
-    }
-}
-
-/// The header both middlewares add, a constant in both: they compare the middleware, not
-/// the parsing of a header name.
-const X_PROXY: HeaderName = HeaderName::from_static("x-proxy");
-
-/// The job of the matched `next` case (one response header for every non-static path)
-/// written by hand with `axum::middleware::from_fn`, for comparison.
-async fn by_hand(request: Request<Body>, next: Next) -> Response {
-    let skip = ["/_next/static", "/_next/image", "/favicon.ico"]
-        .iter()
-        .any(|prefix| request.uri().path().starts_with(prefix));
-    let mut response = next.run(request).await;
-    if !skip {
-        response
-            .headers_mut()
-            .insert(X_PROXY, HeaderValue::from_static("ran"));
-    }
-    response
-}
 
 fn layer(c: &mut Criterion) {
     let matcher = Matcher::new(["/((?!_next/static|_next/image|favicon.ico).*)"]).unwrap();

@@ -13,37 +13,12 @@ use axum::body::Body;
 use axum::response::Response;
 use http::Request;
 use tower::{Layer, Service};
-use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+use tower_proxy_fn::{Matcher, ProxyLayer};
 
 // The allocator stays the system's here: instruction counts should be the layer's alone.
 mod support;
 
-use support::{bare, run};
-
-async fn proxy(req: ProxyRequest) -> ProxyResponse {
-    match req.path() {
-        "/rewrite" => ProxyResponse::rewrite("/target"),
-        "/redirect" => ProxyResponse::redirect("/target"),
-        _ => ProxyResponse::next().header(X_PROXY, http::HeaderValue::from_static("ran")),
-    }
-}
-
-/// The header both middlewares add, a constant in both: they compare the middleware, not
-/// the parsing of a header name.
-const X_PROXY: http::HeaderName = http::HeaderName::from_static("x-proxy");
-
-async fn by_hand(request: Request<Body>, next: axum::middleware::Next) -> Response {
-    let skip = ["/_next/static", "/_next/image", "/favicon.ico"]
-        .iter()
-        .any(|prefix| request.uri().path().starts_with(prefix));
-    let mut response = next.run(request).await;
-    if !skip {
-        response
-            .headers_mut()
-            .insert(X_PROXY, http::HeaderValue::from_static("ran"));
-    }
-    response
-}
+use support::{bare, by_hand, proxy, run};
 
 fn drive<S>(mut service: S, path: &'static str, requests: usize)
 where

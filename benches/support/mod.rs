@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use axum::body::Body;
+use axum::middleware::Next;
 use axum::response::Response;
-use http::Request;
+use http::{HeaderName, HeaderValue, Request};
 use tower::{service_fn, Service};
+use tower_proxy_fn::{ProxyRequest, ProxyResponse};
 
 /// Counts every allocation; a bench installs it with
 /// `#[global_allocator] static GLOBAL: support::Counting = support::Counting;`.
@@ -70,4 +72,33 @@ where
         black_box(call(service, path));
     }
     (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROUNDS as f64
+}
+
+/// The proxy function of the layer benches: a rewrite, a redirect, or `next` with one
+/// response header.
+pub async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    match req.path() {
+        "/rewrite" => ProxyResponse::rewrite("/target"),
+        "/redirect" => ProxyResponse::redirect("/target"),
+        _ => ProxyResponse::next().header(X_PROXY, HeaderValue::from_static("ran")),
+    }
+}
+
+/// The header both middlewares add, a constant in both: they compare the middleware, not
+/// the parsing of a header name.
+pub const X_PROXY: HeaderName = HeaderName::from_static("x-proxy");
+
+/// The job of [`proxy`]'s `next` (one response header for every non-static path) written by
+/// hand with `axum::middleware::from_fn`, for comparison.
+pub async fn by_hand(request: Request<Body>, next: Next) -> Response {
+    let skip = ["/_next/static", "/_next/image", "/favicon.ico"]
+        .iter()
+        .any(|prefix| request.uri().path().starts_with(prefix));
+    let mut response = next.run(request).await;
+    if !skip {
+        response
+            .headers_mut()
+            .insert(X_PROXY, HeaderValue::from_static("ran"));
+    }
+    response
 }

@@ -1122,15 +1122,14 @@ const DFA_SIZE_LIMIT: usize = 256 << 10;
 #[derive(Debug)]
 struct Prepared {
     dfa: dense::DFA<Vec<u32>>,
-    /// Whether every `/` followed by printable ASCII matches (`/(.*)` once the look-aheads
-    /// are lifted): then a request's own path, which can hold nothing else when it is
-    /// ASCII, needs no automaton run.
+    /// Whether every `/` followed by the ASCII a request path can hold matches (`/(.*)` once
+    /// the look-aheads are lifted): then a request's own ASCII path needs no automaton run.
     accepts_ascii_paths: bool,
 }
 
-/// Whether `dfa` matches `/` followed by any string of printable ASCII (`!` to `~`: what
-/// a request path can hold, and more): every state reachable that way must match at the
-/// end of input. A DFA is finite, so the walk ends.
+/// Whether `dfa` matches `/` followed by any string of the ASCII bytes a request path can
+/// hold (`!` to `~`, and DEL, which some `http` 1.x releases let through): every state
+/// reachable that way must match at the end of input. A DFA is finite, so the walk ends.
 fn accepts_ascii_paths(dfa: &dense::DFA<Vec<u32>>) -> bool {
     let config = regex_automata::util::start::Config::new().anchored(Anchored::Yes);
     let Ok(start) = dfa.start_state(&config) else {
@@ -1143,7 +1142,7 @@ fn accepts_ascii_paths(dfa: &dense::DFA<Vec<u32>>) -> bool {
         if !dfa.is_match_state(dfa.next_eoi_state(state)) {
             return false;
         }
-        for byte in b'!'..=b'~' {
+        for byte in b'!'..=0x7f {
             let next = dfa.next_state(state, byte);
             if !seen.contains(&next) {
                 if seen.len() >= 64 {
@@ -1259,15 +1258,15 @@ impl Program {
         })
     }
 
-    /// [`Program::is_match`] for a request's path as sent (`Uri::path`): an ASCII one,
-    /// which holds printable characters only, skips the automaton when the pattern accepts
-    /// all of those.
+    /// [`Program::is_match`] for a request's path as sent (`Uri::path`): an ASCII one (which
+    /// holds no space or control character but DEL) skips the automaton when the pattern
+    /// accepts all of those.
     #[inline]
     pub(crate) fn is_match_request_path(&self, path: &str) -> bool {
         self.is_match_with(path, true)
     }
 
-    /// Whether the prebuilt automaton accepts every printable-ASCII path.
+    /// Whether the prebuilt automaton accepts every ASCII request path.
     #[cfg(test)]
     pub(crate) fn accepts_ascii_paths(&self) -> bool {
         matches!(self.dfa.get(), Some(Some(prepared)) if prepared.accepts_ascii_paths)

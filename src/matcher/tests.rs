@@ -482,11 +482,11 @@ fn other_forms_scan_agrees_with_the_plain_search() {
     assert!(checked > 10_000, "{checked}");
 }
 
-/// A pattern that accepts every printable-ASCII path (`/(.*)` once its look-ahead is
+/// A pattern that accepts every ASCII request path (`/(.*)` once its look-ahead is
 /// lifted) skips its automaton for a path as sent; the answers must not change.
 #[test]
 fn paths_accepted_without_the_automaton_match_as_with_it() {
-    // (source, whether it accepts every printable-ASCII path)
+    // (source, whether it accepts every ASCII request path)
     let sources = [
         ("/((?!_next/static|_next/image|favicon.ico).*)", true),
         ("/(.*)", true),
@@ -495,6 +495,11 @@ fn paths_accepted_without_the_automaton_match_as_with_it() {
         ("/((?!api).*)", true),
         ("/:a/:b", false),
         ("/(\\d+)", false),
+        // Each accepts all but a little of what a path can hold: a walk that skipped a byte,
+        // a length or a state would say yes.
+        ("/([ -~]*)", false),
+        ("/(.{0,10})", false),
+        ("/([^~]*)", false),
     ];
     let uris = [
         "/",
@@ -514,10 +519,29 @@ fn paths_accepted_without_the_automaton_match_as_with_it() {
         "/12",
         "/~!$&'()*+,;=:@",
     ];
+    // Pseudo-random paths over every byte a path can hold, `!` to DEL.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let random_paths: Vec<String> = (0..2000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 24) as usize;
+            let bytes = (0..len).map(|i| b'!' + ((seed >> (i % 8 * 8)) as u8 % 95));
+            format!("/{}", bytes.map(char::from).collect::<String>())
+        })
+        .collect();
     for (source, accepts_all) in sources {
         let matcher = Matcher::new([source]).unwrap();
         let program = &matcher.inner.entries[0].path;
         assert_eq!(program.accepts_ascii_paths(), accepts_all, "{source}");
+        for path in &random_paths {
+            assert_eq!(
+                program.is_match_request_path(path),
+                program.is_match(path),
+                "{source} on {path:?}"
+            );
+        }
         for uri in uris {
             let request = req(uri);
             let path = request.uri().path();

@@ -607,12 +607,12 @@ impl Rules {
         Arc::new(self)
     }
 
-    /// Whether a 404 from the inner service may be retried under a rewrite.
     /// Whether any rewrite runs before routing (`beforeFiles`).
     pub(crate) fn has_before_rewrites(&self) -> bool {
         !self.before.is_empty()
     }
 
+    /// Whether a 404 from the inner service may be retried under a rewrite.
     pub(crate) fn has_not_found_rewrites(&self) -> bool {
         !self.after.is_empty() || !self.fallback.is_empty()
     }

@@ -4,6 +4,8 @@
 //! The oracle is axum itself: a path counts as protected when the bare router sends it to a
 //! protected handler. Behind the layer, every such path must be stopped by the proxy.
 
+mod common;
+
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::get;
 use axum::Router;
+use common::serve;
 use http::StatusCode;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
@@ -341,28 +344,6 @@ fn the_oracle_sees_protected_routes() {
             assert_eq!(body, want, "{path}");
         }
     });
-}
-
-/// Serves `app` on a loopback port.
-async fn serve<S>(app: S) -> std::net::SocketAddr
-where
-    S: tower::Service<Request, Response = axum::response::Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service(app),
-        )
-        .await
-        .unwrap();
-    });
-    addr
 }
 
 /// Sends the request target exactly as written (no client normalizes it) and returns the

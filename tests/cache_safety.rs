@@ -8,7 +8,6 @@ mod common;
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
@@ -69,22 +68,6 @@ async fn auth_guard(req: ProxyRequest) -> ProxyResponse {
         Some(_) => ProxyResponse::next(),
         None => ProxyResponse::redirect("/login"),
     }
-}
-
-async fn serve(
-    app: tower_proxy_fn::ProxyService<Router, impl tower_proxy_fn::ProxyFn>,
-) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service(app),
-        )
-        .await
-        .unwrap();
-    });
-    addr
 }
 
 async fn fetch(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> http::Response<Bytes> {

@@ -13,7 +13,7 @@ mod ip_allowlist;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::ConnectInfo;
 use axum::Router;
 use bytes::Bytes;
 use common::*;
@@ -38,32 +38,6 @@ fn whoami_app(proxies: TrustedProxies) -> ProxyService<Router, impl ProxyFn> {
     ProxyLayer::new(whoami)
         .trust_proxies(proxies)
         .layer(echo_router())
-}
-
-/// Serves `app` with connect info on a loopback port.
-async fn serve<S>(app: S) -> SocketAddr
-where
-    S: tower::Service<
-            Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .await
-        .unwrap();
-    });
-    addr
 }
 
 /// GET `path` with these header lines (repeated names stay separate lines).
@@ -109,7 +83,7 @@ const SPOOFS: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn no_trusted_proxy_ignores_every_forwarding_header() {
-    let addr = serve(whoami_app(TrustedProxies::none())).await;
+    let addr = serve_with_peer(whoami_app(TrustedProxies::none())).await;
     assert_eq!(ip_over_http(addr, &[]).await, "127.0.0.1");
     for spoof in SPOOFS {
         assert_eq!(
@@ -120,13 +94,13 @@ async fn no_trusted_proxy_ignores_every_forwarding_header() {
     }
     assert_eq!(ip_over_http(addr, SPOOFS).await, "127.0.0.1");
     // hops(0) is the same as none().
-    let addr = serve(whoami_app(TrustedProxies::hops(0))).await;
+    let addr = serve_with_peer(whoami_app(TrustedProxies::hops(0))).await;
     assert_eq!(ip_over_http(addr, SPOOFS).await, "127.0.0.1");
 }
 
 #[tokio::test]
 async fn one_trusted_proxy_takes_the_right_most_address() {
-    let addr = serve(whoami_app(TrustedProxies::hops(1))).await;
+    let addr = serve_with_peer(whoami_app(TrustedProxies::hops(1))).await;
     // Direct (no header): the peer.
     assert_eq!(ip_over_http(addr, &[]).await, "127.0.0.1");
     // The proxy appended the client's address to what the client sent.
@@ -148,7 +122,7 @@ async fn one_trusted_proxy_takes_the_right_most_address() {
 
 #[tokio::test]
 async fn two_trusted_proxies_skip_one_header_hop() {
-    let addr = serve(whoami_app(TrustedProxies::hops(2))).await;
+    let addr = serve_with_peer(whoami_app(TrustedProxies::hops(2))).await;
     // client spoof, real client (added by the CDN), CDN (added by the load balancer).
     let chain = [("x-forwarded-for", "203.0.113.66, 198.51.100.23, 192.0.2.10")];
     assert_eq!(ip_over_http(addr, &chain).await, "198.51.100.23");
@@ -166,7 +140,7 @@ async fn two_trusted_proxies_skip_one_header_hop() {
 async fn trusted_addresses_stop_at_the_first_untrusted_hop() {
     let proxies =
         || TrustedProxies::addresses(IpAllowlist::parse(["127.0.0.0/8", "10.0.0.0/8"]).unwrap());
-    let addr = serve(whoami_app(proxies())).await;
+    let addr = serve_with_peer(whoami_app(proxies())).await;
     let chain = [(
         "x-forwarded-for",
         "203.0.113.66, 198.51.100.23, 10.1.2.3, 10.4.5.6",
@@ -187,7 +161,7 @@ async fn trusted_addresses_stop_at_the_first_untrusted_hop() {
 #[tokio::test]
 async fn forwarded_rfc7239_nodes() {
     let proxies = || TrustedProxies::hops(1).header(ForwardedHeader::Forwarded);
-    let addr = serve(whoami_app(proxies())).await;
+    let addr = serve_with_peer(whoami_app(proxies())).await;
     let cases: &[(&str, Value)] = &[
         (
             r#"for=203.0.113.66, for="[2001:db8:cafe::17]:4711";proto=https"#,
@@ -224,7 +198,7 @@ async fn forwarded_rfc7239_nodes() {
 #[tokio::test]
 async fn x_real_ip_from_one_proxy() {
     let proxies = TrustedProxies::hops(1).header(ForwardedHeader::XRealIp);
-    let addr = serve(whoami_app(proxies)).await;
+    let addr = serve_with_peer(whoami_app(proxies)).await;
     assert_eq!(
         ip_over_http(addr, &[("x-real-ip", "198.51.100.23")]).await,
         "198.51.100.23"
@@ -242,7 +216,7 @@ async fn x_real_ip_from_one_proxy() {
 
 #[tokio::test]
 async fn an_unparseable_hop_gives_no_ip_not_the_proxy() {
-    let addr = serve(whoami_app(TrustedProxies::hops(1))).await;
+    let addr = serve_with_peer(whoami_app(TrustedProxies::hops(1))).await;
     for garbage in [
         "nonsense",
         "198.51.100.23, banana",
@@ -321,7 +295,7 @@ fn allow(list: &str) -> IpAllowlist {
 
 #[tokio::test]
 async fn allowlist_example_lets_listed_ranges_in() {
-    let addr = serve(ip_allowlist::app(
+    let addr = serve_with_peer(ip_allowlist::app(
         allow("10.0.0.0/8, 127.0.0.0/8"),
         TrustedProxies::none(),
     ))
@@ -332,7 +306,7 @@ async fn allowlist_example_lets_listed_ranges_in() {
         (StatusCode::OK, "127.0.0.1 is on the list\n")
     );
 
-    let addr = serve(ip_allowlist::app(
+    let addr = serve_with_peer(ip_allowlist::app(
         allow("10.0.0.0/8, ::1"),
         TrustedProxies::none(),
     ))
@@ -351,7 +325,7 @@ async fn allowlist_example_lets_listed_ranges_in() {
 #[tokio::test]
 async fn allowlist_example_is_not_fooled_by_a_spoofed_header() {
     // Only 10.0.0.0/8 is allowed; the client (127.0.0.1) claims to be 10.1.2.3.
-    let addr = serve(ip_allowlist::app(
+    let addr = serve_with_peer(ip_allowlist::app(
         allow("10.0.0.0/8"),
         TrustedProxies::none(),
     ))
@@ -367,7 +341,7 @@ async fn allowlist_example_is_not_fooled_by_a_spoofed_header() {
     }
 
     // Behind one trusted proxy, the proxy's right-most address decides, not the client's.
-    let addr = serve(ip_allowlist::app(
+    let addr = serve_with_peer(ip_allowlist::app(
         allow("10.0.0.0/8"),
         TrustedProxies::hops(1),
     ))

@@ -9,10 +9,8 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -23,7 +21,6 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use common::*;
 use http::{header, Method, StatusCode};
-use http_body::Frame;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -132,23 +129,6 @@ fn payload_hash(len: usize) -> u64 {
         hash.update(&chunk);
     }
     hash.0
-}
-
-/// A request body fed from a channel, so the client never holds the whole upload.
-struct ChannelBody(mpsc::Receiver<Bytes>);
-
-impl http_body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|data| Ok(Frame::data(data))))
-    }
 }
 
 // ---- the upstream ----
@@ -265,28 +245,10 @@ fn app_router() -> Router {
     Router::new().route("/", get(|| async { "home" }))
 }
 
-async fn serve_proxy<S>(app: S) -> SocketAddr
-where
-    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
-
 /// A proxy server whose function rewrites `/up/...` to `upstream`, with `upstreams` as its
 /// configuration.
 async fn start_proxy(upstream: SocketAddr, upstreams: Upstreams) -> SocketAddr {
-    serve_proxy(
+    serve_with_peer(
         ProxyLayer::new(rewrite_to(upstream))
             .external(upstreams)
             .layer(app_router()),

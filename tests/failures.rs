@@ -357,16 +357,7 @@ async fn bad_values_from_the_proxy_are_a_well_formed_500_with_a_logged_reason() 
     let handler_calls = Arc::new(AtomicUsize::new(0));
     let app = ProxyLayer::new(|req: ProxyRequest| async move { bad_values(req) })
         .layer(counting_router(&handler_calls));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
-        )
-        .await
-        .unwrap();
-    });
+    let addr = serve(app).await;
 
     // What the log must say for each (the reason, not only that something failed).
     let cases = [

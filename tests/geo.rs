@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
 use axum::extract::Request;
 use axum::Router;
@@ -151,17 +149,7 @@ async fn bad_coordinates_are_dropped_not_fatal() {
 
 #[tokio::test]
 async fn over_a_real_server() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = app(Some(Cdn::Vercel));
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service),
-        )
-        .await
-        .unwrap();
-    });
+    let addr = serve_with_peer(app(Some(Cdn::Vercel))).await;
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let mut builder = http::Request::get(format!("http://{addr}/"));
     for (name, value) in VERCEL {
@@ -210,7 +198,7 @@ mod maxmind {
         let mut request = builder.body(Body::empty()).unwrap();
         request
             .extensions_mut()
-            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+            .insert(ConnectInfo(peer.parse::<std::net::SocketAddr>().unwrap()));
         body_json(send(app, request).await).await["geo"].clone()
     }
 

@@ -10,7 +10,6 @@ mod common;
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::Router;
 use bytes::Bytes;
 use common::*;
@@ -188,16 +187,7 @@ async fn locale_redirect_over_http() {
     let app = ProxyLayer::new(i18n_proxy)
         .with_matcher(Matcher::new(["/((?!api|favicon.ico).*)"]).unwrap())
         .layer(Router::new().fallback(echo));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service(app),
-        )
-        .await
-        .unwrap();
-    });
+    let addr: SocketAddr = serve(app).await;
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let get = |path: &str, accept: &str, cookie: &str| {
         let mut builder = http::Request::get(format!("http://{addr}{path}"));

@@ -3,10 +3,7 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use axum::extract::{ConnectInfo, Request};
 use axum::routing::{get, post};
@@ -14,7 +11,6 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use common::*;
 use http::{header, Method, StatusCode};
-use http_body::Frame;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -84,17 +80,7 @@ fn app_router() -> Router {
 
 async fn start_server() -> SocketAddr {
     let app = ProxyLayer::new(proxy).layer(app_router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .await
-        .unwrap();
-    });
-    addr
+    serve_with_peer(app).await
 }
 
 async fn get_from(addr: SocketAddr, path: &str, cookie: Option<&str>) -> http::Response<Bytes> {
@@ -171,23 +157,6 @@ async fn server_client_addr_comes_from_connect_info() {
     // The handler extracts it too: the layer keeps the extension.
     let response = get_from(addr, "/peer", None).await;
     assert_eq!(std::str::from_utf8(response.body()).unwrap(), "127.0.0.1");
-}
-
-/// A request body fed from a channel, one chunk at a time.
-struct ChannelBody(mpsc::Receiver<Bytes>);
-
-impl http_body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|data| Ok(Frame::data(data))))
-    }
 }
 
 #[tokio::test]

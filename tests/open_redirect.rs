@@ -9,7 +9,6 @@ mod common;
 
 use std::net::SocketAddr;
 
-use axum::extract::Request;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
@@ -69,18 +68,7 @@ fn router() -> Router {
 }
 
 async fn serve() -> SocketAddr {
-    let app = ProxyLayer::new(proxy).layer(router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service(app),
-        )
-        .await
-        .unwrap();
-    });
-    addr
+    common::serve(ProxyLayer::new(proxy).layer(router())).await
 }
 
 /// `path?name=value` with the value percent-encoded as a form would send it.
@@ -299,16 +287,7 @@ async fn a_rules_trailing_slash_redirect_of_a_crafted_path_stays_on_the_origin()
         let app = ProxyLayer::new(next)
             .with_rules(Rules::new().trailing_slash(policy))
             .layer(router());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                axum::ServiceExt::<Request>::into_make_service(app),
-            )
-            .await
-            .unwrap();
-        });
+        let addr = common::serve(app).await;
         for path in paths {
             let page = Url::parse(&format!("http://{addr}/")).unwrap();
             let (status, location) = redirect_location(addr, path).await;

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::routing::get;
 use axum::Router;
 use common::*;
@@ -683,20 +682,7 @@ mod server {
             .route("/pages/about", get(echo))
             .route("/legacy/{*rest}", get(echo).post(echo));
         let app = ProxyLayer::new(pass).read_body(1 << 16).with_rules(rules);
-        let addr = {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let app = app.layer(router);
-            tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    axum::ServiceExt::<Request>::into_make_service(app),
-                )
-                .await
-                .unwrap();
-            });
-            addr
-        };
+        let addr = common::serve(app.layer(router)).await;
 
         let response = fetch(addr, "GET", "/blog/hello?x=1", "").await;
         assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);

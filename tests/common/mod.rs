@@ -211,3 +211,61 @@ impl Fnv1a {
         }
     }
 }
+
+/// Serves `app` with `axum::serve` on a loopback port and returns the address.
+pub async fn serve<S>(app: S) -> std::net::SocketAddr
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<Request>::into_make_service(app),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+/// [`serve`], with the peer's address in each request's `ConnectInfo`.
+pub async fn serve_with_peer<S>(app: S) -> std::net::SocketAddr
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
+                app,
+            ),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+/// A request body fed from a channel, one chunk at a time, so the client never holds the
+/// whole body.
+pub struct ChannelBody(pub tokio::sync::mpsc::Receiver<bytes::Bytes>);
+
+impl http_body::Body for ChannelBody {
+    type Data = bytes::Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|data| Ok(http_body::Frame::data(data))))
+    }
+}

@@ -13,9 +13,6 @@ use axum::Router;
 use bytes::Bytes;
 use common::*;
 use http::StatusCode;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tower::Layer;
 use tower_proxy_fn::compose::chain;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
@@ -71,18 +68,7 @@ async fn auth_guard(req: ProxyRequest) -> ProxyResponse {
 }
 
 async fn fetch(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> http::Response<Bytes> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut builder = http::Request::get(format!("http://{addr}{path}"));
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let response = client
-        .request(builder.body(Empty::new()).unwrap())
-        .await
-        .expect("request");
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.expect("body").to_bytes();
-    http::Response::from_parts(parts, bytes)
+    get_at(addr, path, headers).await
 }
 
 #[tokio::test]

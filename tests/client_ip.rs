@@ -15,12 +15,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
-use bytes::Bytes;
 use common::*;
 use http::StatusCode;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tower::Layer;
 use tower_proxy_fn::context::{ForwardedHeader, IpAllowlist, TrustedProxies};
@@ -42,18 +38,12 @@ fn whoami_app(proxies: TrustedProxies) -> ProxyService<Router, impl ProxyFn> {
 
 /// GET `path` with these header lines (repeated names stay separate lines).
 async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut builder = http::Request::get(format!("http://{addr}{path}"));
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let response = client
-        .request(builder.body(Empty::new()).unwrap())
-        .await
-        .expect("request");
+    let response = get_at(addr, path, headers).await;
     let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    (
+        status,
+        String::from_utf8(response.into_body().to_vec()).unwrap(),
+    )
 }
 
 async fn ip_over_http(addr: SocketAddr, headers: &[(&str, &str)]) -> Value {

@@ -263,18 +263,7 @@ fn allow(upstream: SocketAddr) -> Upstreams {
 }
 
 async fn get_from(url: String, headers: &[(&str, &str)]) -> http::Response<Bytes> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut builder = http::Request::get(url);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let response = client
-        .request(builder.body(Empty::new()).unwrap())
-        .await
-        .expect("the proxy answers");
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("whole body").to_bytes();
-    http::Response::from_parts(parts, body)
+    get_url(&url, headers).await
 }
 
 fn text(response: &http::Response<Bytes>) -> &str {

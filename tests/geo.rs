@@ -7,12 +7,8 @@ mod common;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::Router;
-use bytes::Bytes;
 use common::*;
 use http::StatusCode;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tower::Layer;
 use tower_proxy_fn::context::Cdn;
@@ -150,17 +146,8 @@ async fn bad_coordinates_are_dropped_not_fatal() {
 #[tokio::test]
 async fn over_a_real_server() {
     let addr = serve_with_peer(app(Some(Cdn::Vercel))).await;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut builder = http::Request::get(format!("http://{addr}/"));
-    for (name, value) in VERCEL {
-        builder = builder.header(*name, *value);
-    }
-    let response = client
-        .request(builder.body(Empty::new()).unwrap())
-        .await
-        .unwrap();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let body: Value = serde_json::from_slice(&body).unwrap();
+    let response = get_at(addr, "/", VERCEL).await;
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(body["geo"]["city"], "San Francisco");
     assert_eq!(body["geo"]["country"], "US");
 }

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use common::*;
 use http::{header, Method, StatusCode};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
@@ -84,18 +84,8 @@ async fn start_server() -> SocketAddr {
 }
 
 async fn get_from(addr: SocketAddr, path: &str, cookie: Option<&str>) -> http::Response<Bytes> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut builder = http::Request::get(format!("http://{addr}{path}"));
-    if let Some(cookie) = cookie {
-        builder = builder.header(header::COOKIE, cookie);
-    }
-    let response = client
-        .request(builder.body(Empty::new()).unwrap())
-        .await
-        .expect("request");
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.expect("response body").to_bytes();
-    http::Response::from_parts(parts, bytes)
+    let cookie: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+    get_at(addr, path, &cookie).await
 }
 
 #[tokio::test]

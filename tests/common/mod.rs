@@ -269,3 +269,32 @@ impl http_body::Body for ChannelBody {
             .map(|chunk| chunk.map(|data| Ok(http_body::Frame::data(data))))
     }
 }
+
+/// `GET url` with a real HTTP client (hyper-util's), these header lines (repeated names stay
+/// separate lines), and the whole body read.
+pub async fn get_url(url: &str, headers: &[(&str, &str)]) -> http::Response<bytes::Bytes> {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client =
+        Client::builder(TokioExecutor::new()).build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let mut builder = http::Request::get(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let response = client
+        .request(builder.body(http_body_util::Empty::new()).unwrap())
+        .await
+        .expect("the server answers");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("whole body").to_bytes();
+    http::Response::from_parts(parts, body)
+}
+
+/// [`get_url`] on `http://{addr}{path}`.
+pub async fn get_at(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> http::Response<bytes::Bytes> {
+    get_url(&format!("http://{addr}{path}"), headers).await
+}

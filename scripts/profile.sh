@@ -21,7 +21,7 @@ count() { # case requests -> instructions
     awk '/Collected :/ {print $4}'
 }
 declare -A per
-for case in bare unmatched next from_fn rewrite redirect; do
+for case in bare unmatched next from_fn rewrite redirect router_bare router_header router_next router_from_fn; do
   small=$(count "$case" 1000)
   large=$(count "$case" 11000)
   per[$case]=$(( (large - small) / 10000 ))
@@ -30,4 +30,7 @@ done
 echo "instructions per request (callgrind, $(date -u +%F), $(nproc) cores):"
 for case in bare unmatched next from_fn rewrite redirect; do
   echo "  $case: ${per[$case]} (over bare: $(( per[$case] - per[bare] )))"
+done
+for case in router_bare router_header router_next router_from_fn; do
+  echo "  $case: ${per[$case]} (over router_bare: $(( per[$case] - per[router_bare] )))"
 done

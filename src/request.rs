@@ -11,8 +11,11 @@ use http::request::Parts;
 use http::{Extensions, HeaderMap, Method, Uri};
 use url::Url;
 
-use crate::background::{BackgroundTasks, TaskOutcome};
-use crate::context::{ContextConfig, Geo, RequestContext};
+#[cfg(doc)]
+use crate::background::BackgroundTasks;
+use crate::background::TaskOutcome;
+use crate::context::{Geo, RequestContext};
+use crate::layer::Settings;
 use crate::matcher::{Deferred, Params};
 
 /// The request as the proxy function sees it: method, URL, headers, cookies, the client's
@@ -41,10 +44,11 @@ pub struct ProxyRequest {
     /// copy go to (`None`: this request's own).
     reads_root: Option<Arc<Head>>,
     deferred: Option<Deferred>,
-    tasks: BackgroundTasks,
+    /// The layer's matcher (for the captures), background tasks, trusted proxies and
+    /// geolocation sources, behind one handle: a matched request clones one `Arc` for all
+    /// of them (each clone and drop is an atomic operation on the hot path).
+    settings: Arc<Settings>,
     body: Option<Bytes>,
-    /// The layer's trusted proxies and geolocation sources.
-    context: Option<Arc<ContextConfig>>,
     /// What the accessors work out on first use, boxed when the first of them is asked
     /// for: the request is moved several times on its way into the function's future, and
     /// a function that reads only the path and headers should move a small one.
@@ -64,16 +68,14 @@ impl ProxyRequest {
     pub(crate) fn new(
         head: Arc<Head>,
         deferred: Option<Deferred>,
-        tasks: BackgroundTasks,
-        context: Option<Arc<ContextConfig>>,
+        settings: Arc<Settings>,
     ) -> Self {
         Self {
             head,
             reads_root: None,
             deferred,
-            tasks,
+            settings,
             body: None,
-            context,
             derived: OnceLock::new(),
         }
     }
@@ -105,7 +107,7 @@ impl ProxyRequest {
     /// ```
     pub fn from_request<B>(request: http::Request<B>) -> Self {
         let (parts, _body) = request.into_parts();
-        Self::new(Head::new(parts), None, BackgroundTasks::default(), None)
+        Self::new(Head::new(parts), None, Arc::default())
     }
 
     /// The same request with these captured parameters (for tests).
@@ -227,10 +229,12 @@ impl ProxyRequest {
     ///
     /// Taken on first use: a function that never reads them does not pay for them.
     pub fn params(&self) -> &Params {
-        self.derived().params.get_or_init(|| match &self.deferred {
-            Some(deferred) => deferred.params(&self.head_only()),
-            None => Params::default(),
-        })
+        self.derived()
+            .params
+            .get_or_init(|| match (&self.deferred, &self.settings.matcher) {
+                (Some(deferred), Some(matcher)) => deferred.params(matcher, &self.head_only()),
+                _ => Params::default(),
+            })
     }
 
     /// Runs `work` in the background, after the decision and beyond the response
@@ -257,7 +261,7 @@ impl ProxyRequest {
         F: std::future::Future + Send + 'static,
         F::Output: TaskOutcome,
     {
-        self.tasks.spawn(work);
+        self.settings.tasks.spawn(work);
     }
 
     /// The same request with edited headers and added extensions (the next function of a
@@ -265,13 +269,8 @@ impl ProxyRequest {
     pub(crate) fn edited(&self, edit: impl FnOnce(&mut Parts)) -> Self {
         let mut parts = self.head.parts.clone();
         edit(&mut parts);
-        let mut request = Self::new(
-            Head::new(parts),
-            None,
-            self.tasks.clone(),
-            self.context.clone(),
-        )
-        .with_params(self.params().clone());
+        let mut request = Self::new(Head::new(parts), None, Arc::clone(&self.settings))
+            .with_params(self.params().clone());
         request.body = self.body.clone();
         // Later functions of a chain decide for the same response.
         request.reads_root = Some(Arc::clone(self.reads_root.as_ref().unwrap_or(&self.head)));
@@ -289,7 +288,10 @@ impl ProxyRequest {
 
     /// The source of the matcher entry that selected this request (empty without one).
     pub(crate) fn matched_source(&self) -> &str {
-        self.deferred.as_ref().map_or("", Deferred::source)
+        match (&self.deferred, &self.settings.matcher) {
+            (Some(deferred), Some(matcher)) => deferred.source(matcher),
+            _ => "",
+        }
     }
 
     /// One captured parameter.
@@ -324,7 +326,7 @@ impl ProxyRequest {
     pub fn client_ip(&self) -> Option<IpAddr> {
         *self.derived().context.client_ip.get_or_init(|| {
             let peer = self.client_addr().map(|addr| addr.ip());
-            match &self.context {
+            match &self.settings.context {
                 Some(config) if config.proxies.trusts_any() => {
                     config.proxies.client_ip(peer, self.headers())
                 }
@@ -345,7 +347,7 @@ impl ProxyRequest {
             .context
             .geo
             .get_or_init(|| {
-                let config = self.context.as_ref()?;
+                let config = self.settings.context.as_ref()?;
                 let from_cdn = config
                     .cdn
                     .and_then(|cdn| cdn.geo_with(|name| self.headers().get(name)));

@@ -21,9 +21,7 @@ use tower_service::Service;
 use tracing::Span;
 
 use super::outcome::{self, Step};
-use super::Forward;
-use crate::background::BackgroundTasks;
-use crate::context::ContextConfig;
+use super::{Forward, Settings};
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
@@ -90,8 +88,7 @@ pub(crate) struct AfterReading<S, F, B> {
     pub(crate) function: F,
     pub(crate) matched: Option<Deferred>,
     pub(crate) timeout: Option<Duration>,
-    pub(crate) tasks: BackgroundTasks,
-    pub(crate) context: Option<Arc<ContextConfig>>,
+    pub(crate) settings: Arc<Settings>,
     pub(crate) inner: S,
     pub(crate) parts: Parts,
     pub(crate) forward: Forward<B>,
@@ -244,13 +241,9 @@ where
                         Err(response) => return Poll::Ready(Ok(response)),
                     };
                     let head = Head::new(after.parts);
-                    let request = ProxyRequest::new(
-                        Arc::clone(&head),
-                        after.matched,
-                        after.tasks,
-                        after.context,
-                    )
-                    .with_body(bytes);
+                    let request =
+                        ProxyRequest::new(Arc::clone(&head), after.matched, after.settings)
+                            .with_body(bytes);
                     let ResponseFuture { state } = Self::deciding(
                         &after.function,
                         request,

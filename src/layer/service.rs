@@ -170,12 +170,8 @@ where
         let inner = self.take_ready_inner();
         let (parts, body) = request.into_parts();
         let head = Head::new(parts);
-        let proxy_request = ProxyRequest::new(
-            Arc::clone(&head),
-            matched,
-            self.settings.tasks.clone(),
-            self.settings.context.clone(),
-        );
+        let proxy_request =
+            ProxyRequest::new(Arc::clone(&head), matched, Arc::clone(&self.settings));
         ResponseFuture::deciding(
             &self.function,
             proxy_request,
@@ -249,8 +245,7 @@ where
                 function: self.function.clone(),
                 matched,
                 timeout: self.settings.timeout,
-                tasks: self.settings.tasks.clone(),
-                context: self.settings.context.clone(),
+                settings: Arc::clone(&self.settings),
                 inner,
                 parts,
                 forward: Forward::new(&self.settings, Some(axum::body::Body::new::<B>)),

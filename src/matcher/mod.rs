@@ -463,10 +463,10 @@ pub(crate) enum LazyDecision {
     Run(Option<Deferred>),
 }
 
-/// The entry that matched and the form of the path it matched, to take captures from later.
+/// The entry that matched and the form of the path it matched, to take captures from later
+/// (from the same matcher: the request holds it, so that a decision clones no `Arc`).
 #[derive(Clone, Debug)]
 pub(crate) struct Deferred {
-    matcher: Matcher,
     index: usize,
     /// The decoded or collapsed form, when the path as sent did not match.
     form: Option<String>,
@@ -475,8 +475,8 @@ pub(crate) struct Deferred {
 
 impl Deferred {
     /// The source of the entry that matched.
-    pub(crate) fn source(&self) -> &str {
-        self.matcher
+    pub(crate) fn source<'m>(&self, matcher: &'m Matcher) -> &'m str {
+        matcher
             .inner
             .entries
             .get(self.index)
@@ -484,8 +484,8 @@ impl Deferred {
     }
 
     /// The captures, for the request that was decided.
-    pub(crate) fn params<B>(&self, request: &Request<B>) -> Params {
-        let Some(entry) = self.matcher.inner.entries.get(self.index) else {
+    pub(crate) fn params<B>(&self, matcher: &Matcher, request: &Request<B>) -> Params {
+        let Some(entry) = matcher.inner.entries.get(self.index) else {
             return Params::default();
         };
         let path = self.form.as_deref().unwrap_or(request.uri().path());
@@ -508,7 +508,6 @@ impl Matcher {
     #[inline(never)]
     fn lazily(&self, found: Found) -> LazyDecision {
         let deferred = |index, form, decoded| Deferred {
-            matcher: self.clone(),
             index,
             form,
             decoded,

@@ -326,15 +326,15 @@ where
                     }
                     let marks = cache_marks(&head.reads, &decision, &head.parts);
                     // The function has dropped its request by now, so this rarely copies.
-                    let parts = match Arc::try_unwrap(head) {
+                    let mut parts = match Arc::try_unwrap(head) {
                         Ok(head) => head.parts,
                         Err(shared) => shared.parts.clone(),
                     };
-                    match outcome::apply(decision, parts, body) {
-                        Step::Forward(request, mut extras) => {
+                    match outcome::apply(decision, &mut parts) {
+                        Step::Forward(mut extras) => {
                             extras.mark_for_caches(marks);
                             State::Inner {
-                                future: inner.call(request),
+                                future: inner.call(Request::from_parts(parts, body)),
                                 extras: (!extras.is_empty()).then_some(extras),
                             }
                         }
@@ -347,8 +347,9 @@ where
                             }
                         }
                         #[cfg(feature = "external")]
-                        Step::External(request, target, mut extras) => {
+                        Step::External(target, mut extras) => {
                             extras.mark_for_caches(marks);
+                            let request = Request::from_parts(parts, body);
                             upstream_exchange(request, target, extras, forward, span)
                         }
                     }

@@ -153,16 +153,7 @@ where
         let span = if !tracing::level_enabled!(tracing::Level::INFO) {
             None
         } else {
-            let span = tracing::info_span!(
-            "proxy",
-            source = %request.matched_source(),
-            path = %head.parts.uri.path(),
-            outcome = tracing::field::Empty,
-            destination = tracing::field::Empty,
-            status = tracing::field::Empty,
-            elapsed_us = tracing::field::Empty,
-            );
-            (!span.is_disabled()).then_some(span)
+            decision_span(&request, &head)
         };
         // A panic while the function builds its future is caught like one inside it.
         let called = in_span(&span, || {
@@ -216,6 +207,30 @@ where
     }
 }
 
+impl<S, F, B> ResponseFuture<S, F, B>
+where
+    S: Service<Request<B>>,
+    F: ProxyFn,
+{
+    /// The body is read (`ProxyLayer::read_body`): the function runs, with it. Out of line:
+    /// a streamed request never comes here.
+    #[inline(never)]
+    fn after_reading(after: AfterReading<S, F, B>, bytes: Bytes, body: B) -> Self {
+        let head = Head::new(after.parts);
+        let request =
+            ProxyRequest::new(Arc::clone(&head), after.matched, after.settings).with_body(bytes);
+        Self::deciding(
+            &after.function,
+            request,
+            after.timeout,
+            after.inner,
+            head,
+            body,
+            after.forward,
+        )
+    }
+}
+
 impl<S, F, B, ResBody> ResponseFuture<S, F, B>
 where
     S: Service<Request<B>, Response = http::Response<ResBody>>,
@@ -233,27 +248,13 @@ where
             let next = match this.state.as_mut().project() {
                 StateProj::Reading { reading, next } => {
                     let read = ready!(reading.as_mut().poll(cx));
-                    let Some(after) = next.take().map(|after| *after) else {
+                    let Some(after) = next.take() else {
                         return Poll::Ready(Ok(internal_error()));
                     };
-                    let (bytes, body) = match read {
-                        Ok(read) => read,
+                    match read {
+                        Ok((bytes, body)) => Self::after_reading(*after, bytes, body).state,
                         Err(response) => return Poll::Ready(Ok(response)),
-                    };
-                    let head = Head::new(after.parts);
-                    let request =
-                        ProxyRequest::new(Arc::clone(&head), after.matched, after.settings)
-                            .with_body(bytes);
-                    let ResponseFuture { state } = Self::deciding(
-                        &after.function,
-                        request,
-                        after.timeout,
-                        after.inner,
-                        head,
-                        body,
-                        after.forward,
-                    );
-                    state
+                    }
                 }
                 StateProj::Passthrough { future } => {
                     let response = ready!(future.poll(cx))?;
@@ -290,16 +291,7 @@ where
                             if !expired {
                                 return Poll::Pending;
                             }
-                            if let Some(span) = span {
-                                span.record("outcome", "timeout");
-                            }
-                            in_span(span, || {
-                                tracing::error!("proxy function ran over its time limit: 504")
-                            });
-                            return Poll::Ready(Ok(error_response(
-                                StatusCode::GATEWAY_TIMEOUT,
-                                "Gateway Timeout",
-                            )));
+                            return Poll::Ready(Ok(timed_out(span)));
                         }
                     };
                     let Some(Pending {
@@ -419,6 +411,37 @@ fn record_decision(span: &Span, decision: &ProxyResponse, started: Instant) {
     span.in_scope(|| tracing::debug!("proxy decided"));
 }
 
+/// The span of one decision, when a subscriber wants it. Out of line, like every path a
+/// request without a subscriber never takes: the macro's code would otherwise sit in the
+/// middle of the hot one.
+#[cold]
+#[inline(never)]
+fn decision_span(request: &ProxyRequest, head: &Head) -> Option<Span> {
+    let span = tracing::info_span!(
+        "proxy",
+        source = %request.matched_source(),
+        path = %head.parts.uri.path(),
+        outcome = tracing::field::Empty,
+        destination = tracing::field::Empty,
+        status = tracing::field::Empty,
+        elapsed_us = tracing::field::Empty,
+    );
+    (!span.is_disabled()).then_some(span)
+}
+
+/// The 504 for a function that ran over its time limit.
+#[cold]
+#[inline(never)]
+fn timed_out(span: &Option<Span>) -> Response {
+    if let Some(span) = span {
+        span.record("outcome", "timeout");
+    }
+    in_span(span, || {
+        tracing::error!("proxy function ran over its time limit: 504")
+    });
+    error_response(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout")
+}
+
 /// Runs `f` inside `span`, or just runs it when no subscriber wants one (there is then no
 /// span: entering and leaving even a disabled one costs a couple of hundred instructions
 /// when `tracing`'s `log` feature is on, which axum's default `tower-log` turns on).
@@ -450,6 +473,8 @@ fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Opti
     Some(marks)
 }
 
+#[cold]
+#[inline(never)]
 fn log_panic(parts: &Parts, panic: &(dyn Any + Send)) {
     let message = panic
         .downcast_ref::<&str>()

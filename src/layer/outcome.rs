@@ -40,11 +40,7 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
         invalid,
     } = decision;
     if let Some(reason) = invalid {
-        tracing::error!(path = %parts.uri.path(), %reason, "proxy function returned an invalid response");
-        return Step::Respond(error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal Server Error",
-        ));
+        return invalid_decision(parts, &reason);
     }
     let extras = ResponseExtras::new(response_headers, cookies);
     let edits = RequestEdits {
@@ -115,6 +111,16 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
             rewrite_to(edits, parts, uri, extras)
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_decision(parts: &Parts, reason: &str) -> Step {
+    tracing::error!(path = %parts.uri.path(), %reason, "proxy function returned an invalid response");
+    Step::Respond(error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+    ))
 }
 
 /// Sends the request on under `uri`, keeping the URI it came with for handlers.

@@ -3,6 +3,7 @@
 
 use axum::extract::{MatchedPath, OriginalUri};
 use axum::response::Response;
+use bytes::Bytes;
 use http::header::{HeaderValue, LOCATION};
 use http::request::Parts;
 use http::uri::PathAndQuery;
@@ -57,9 +58,24 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
             Step::Respond(*response)
         }
         Action::Redirect(target, status) => {
-            let location = match location(&target, || request_url(parts)) {
-                Ok(location) => location,
-                Err(reason) => return refuse(parts, reason, &target),
+            let location = if is_plain_local_path(&target) {
+                // Visible ASCII only, so a valid header value, and written as it is: the
+                // destination's own bytes become the header, without a copy.
+                match HeaderValue::from_maybe_shared(Bytes::from(target)) {
+                    Ok(location) => location,
+                    Err(_) => {
+                        return refuse(
+                            parts,
+                            "redirect destination is not a valid header value",
+                            "(a local path)",
+                        )
+                    }
+                }
+            } else {
+                match location(&target, || request_url(parts)) {
+                    Ok(location) => location,
+                    Err(reason) => return refuse(parts, reason, &target),
+                }
             };
             let mut response = Response::new(axum::body::Body::empty());
             *response.status_mut() = status;
@@ -71,11 +87,17 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
             if already_routed(parts) {
                 return refuse_after_routing(parts, &target);
             }
-            let uri = PathAndQuery::try_from(target.as_str())
+            // The destination's own bytes become the new path and query, without a copy
+            // (a plain local path is always a valid one).
+            let uri = PathAndQuery::from_maybe_shared(Bytes::from(target))
                 .ok()
                 .and_then(|path_and_query| with_path_and_query(&parts.uri, path_and_query));
             let Some(uri) = uri else {
-                return refuse(parts, "rewrite destination is not a valid URI", &target);
+                return refuse(
+                    parts,
+                    "rewrite destination is not a valid URI",
+                    "(a local path)",
+                );
             };
             rewrite_to(edits, parts, uri, extras)
         }
@@ -415,6 +437,15 @@ mod tests {
                 let url = resolve(&base(), &destination).expect("resolves");
                 assert_eq!(url.origin(), base().origin(), "{destination:?}");
                 assert_eq!(relative(&url), destination, "{destination:?}");
+                // Taken as they are for a `Location` and for a rewritten URI.
+                assert!(
+                    HeaderValue::from_str(&destination).is_ok(),
+                    "{destination:?}"
+                );
+                assert!(
+                    PathAndQuery::try_from(destination.as_str()).is_ok(),
+                    "{destination:?}"
+                );
             }
             if destination.chars().count() < 4 {
                 for c in &alphabet {

@@ -34,3 +34,18 @@ done
 for case in router_bare router_header router_next router_from_fn; do
   echo "  $case: ${per[$case]} (over router_bare: $(( per[$case] - per[router_bare] )))"
 done
+# Moves too large for the compiler to inline become `memcpy` calls: count them per request.
+echo "memcpy calls per request (moves of values over 128 bytes, mostly):"
+python3 - bare unmatched next from_fn rewrite redirect router_bare router_next router_from_fn <<'PY'
+import re, subprocess, sys
+def calls(path):
+    out = subprocess.run(["callgrind_annotate", "--tree=caller", path],
+                         capture_output=True, text=True).stdout
+    for block in out.split("\n\n"):
+        if re.search(r"\*\s+\S*:__memcpy\w*", block):
+            return sum(int(n.replace(",", "")) for n in re.findall(r"<.*\(([\d,]+)x\)", block))
+    return 0
+print("  " + ", ".join(
+    f"{case}: {(calls(f'target/profile/{case}.11000.out') - calls(f'target/profile/{case}.1000.out')) / 10000:.0f}"
+    for case in sys.argv[1:]))
+PY

@@ -128,6 +128,10 @@ fuzz_target!(|input: Input| {
             Some(response.status())
         };
         let first = status(service.clone());
-        assert_eq!(first, status(service.clone()), "not deterministic on {target:?}");
+        assert_eq!(
+            first,
+            status(service.clone()),
+            "not deterministic on {target:?}"
+        );
     }
 });

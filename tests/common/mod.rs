@@ -218,17 +218,7 @@ where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service(app),
-        )
-        .await
-        .unwrap();
-    });
-    addr
+    spawn_server(app, false).await
 }
 
 /// [`serve`], with the peer's address in each request's `ConnectInfo`.
@@ -237,17 +227,25 @@ where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
 {
+    spawn_server(app, true).await
+}
+
+async fn spawn_server<S>(app: S, with_peer: bool) -> std::net::SocketAddr
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    use axum::ServiceExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
-                app,
-            ),
-        )
-        .await
-        .unwrap();
+        let served = if with_peer {
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app).await
+        } else {
+            axum::serve(listener, app.into_make_service()).await
+        };
+        served.unwrap();
     });
     addr
 }

@@ -87,7 +87,6 @@ pin_project! {
 pub(crate) struct AfterReading<S, F, B> {
     pub(crate) function: F,
     pub(crate) matched: Option<Deferred>,
-    pub(crate) timeout: Option<Duration>,
     pub(crate) settings: Arc<Settings>,
     pub(crate) inner: S,
     pub(crate) parts: Parts,
@@ -217,12 +216,13 @@ where
     #[inline(never)]
     fn after_reading(after: AfterReading<S, F, B>, bytes: Bytes, body: B) -> Self {
         let head = Head::new(after.parts);
+        let timeout = after.settings.timeout;
         let request =
             ProxyRequest::new(Arc::clone(&head), after.matched, after.settings).with_body(bytes);
         Self::deciding(
             &after.function,
             request,
-            after.timeout,
+            timeout,
             after.inner,
             head,
             body,

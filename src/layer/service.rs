@@ -244,7 +244,6 @@ where
             AfterReading {
                 function: self.function.clone(),
                 matched,
-                timeout: self.settings.timeout,
                 settings: Arc::clone(&self.settings),
                 inner,
                 parts,

@@ -58,24 +58,9 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
             Step::Respond(*response)
         }
         Action::Redirect(target, status) => {
-            let location = if is_plain_local_path(&target) {
-                // Visible ASCII only, so a valid header value, and written as it is: the
-                // destination's own bytes become the header, without a copy.
-                match HeaderValue::from_maybe_shared(Bytes::from(target)) {
-                    Ok(location) => location,
-                    Err(_) => {
-                        return refuse(
-                            parts,
-                            "redirect destination is not a valid header value",
-                            "(a local path)",
-                        )
-                    }
-                }
-            } else {
-                match location(&target, || request_url(parts)) {
-                    Ok(location) => location,
-                    Err(reason) => return refuse(parts, reason, &target),
-                }
+            let location = match location(target, || request_url(parts)) {
+                Ok(location) => location,
+                Err((reason, target)) => return refuse(parts, reason, &target),
             };
             let mut response = Response::new(axum::body::Body::empty());
             *response.status_mut() = status;
@@ -158,24 +143,29 @@ fn rewrite_to(edits: RequestEdits, parts: &mut Parts, uri: Uri, extras: Response
 /// The `Location` for a redirect to `destination`: a reference on the request's origin
 /// (`base`, built only when needed) stays there and is written relative, an absolute URL is
 /// taken as written (see [`resolve`]). Every redirect the layer makes, the proxy's and the
-/// rules', goes through here.
+/// rules', goes through here. A refusal gives the reason and the destination back.
 pub(crate) fn location(
-    destination: &str,
+    destination: String,
     base: impl FnOnce() -> Url,
-) -> Result<HeaderValue, &'static str> {
-    if is_plain_local_path(destination) {
-        // Resolving would give back the same path and query: skip the URL parser.
-        return HeaderValue::from_str(destination)
-            .map_err(|_| "redirect destination is not a valid header value");
+) -> Result<HeaderValue, (&'static str, String)> {
+    const NOT_A_HEADER_VALUE: &str = "redirect destination is not a valid header value";
+    if is_plain_local_path(&destination) {
+        // Resolving would give back the same path and query: skip the URL parser. Such a
+        // path is visible ASCII, so a valid header value as it is (a test checks every
+        // one), and its own bytes become the header, without a copy.
+        return HeaderValue::from_maybe_shared(Bytes::from(destination))
+            .map_err(|_| (NOT_A_HEADER_VALUE, String::new()));
     }
     let base = base();
-    let target = resolve(&base, destination).ok_or("redirect destination is not a valid URL")?;
+    let Some(target) = resolve(&base, &destination) else {
+        return Err(("redirect destination is not a valid URL", destination));
+    };
     let location = if target.origin() == base.origin() {
         relative(&target)
     } else {
         target.to_string()
     };
-    HeaderValue::try_from(location).map_err(|_| "redirect destination is not a valid header value")
+    HeaderValue::try_from(location).map_err(|_| (NOT_A_HEADER_VALUE, destination))
 }
 
 /// The router already chose a handler for this request: calling on would serve the old

@@ -626,7 +626,7 @@ impl Rules {
                 return BeforeProxy::Respond(redirect_response(
                     request,
                     StatusCode::PERMANENT_REDIRECT,
-                    &with_query(normalized, request.uri().query()),
+                    with_query(normalized, request.uri().query()),
                 ));
             }
             if path.contains('%') && decode_uri_component(path).is_none() {
@@ -646,7 +646,7 @@ impl Rules {
                 return BeforeProxy::Respond(redirect_response(
                     request,
                     StatusCode::PERMANENT_REDIRECT,
-                    &with_query(target, request.uri().query()),
+                    with_query(target, request.uri().query()),
                 ));
             }
         }
@@ -659,7 +659,7 @@ impl Rules {
             let target = rule
                 .destination
                 .build(&hit.params, request.uri().query(), false, locale);
-            return BeforeProxy::Respond(redirect_response(request, rule.status, &target));
+            return BeforeProxy::Respond(redirect_response(request, rule.status, target));
         }
         // After the redirects: a config redirect carries no headers rules (Next.js's
         // `resolve-routes.ts`), so they are worked out only for requests that go on.
@@ -826,11 +826,11 @@ fn with_query(mut path: String, query: Option<&str>) -> String {
 /// A redirect of the rules (normalization, trailing slash, `redirects`). Its `Location` is
 /// made as the proxy's redirects are, so a path built from the request (`/\\evil.example/`
 /// under the trailing-slash policy) cannot name another host.
-fn redirect_response<B>(request: &Request<B>, status: StatusCode, destination: &str) -> Response {
+fn redirect_response<B>(request: &Request<B>, status: StatusCode, destination: String) -> Response {
     let base = || url_of(request.uri(), request.headers());
     let value = match crate::layer::location(destination, base) {
         Ok(value) => value,
-        Err(reason) => {
+        Err((reason, destination)) => {
             tracing::error!(%destination, "redirect rule: {reason}: 500");
             return internal_error();
         }

@@ -101,6 +101,19 @@ fn followed(page: &Url, location: &str) -> Url {
         .unwrap_or_else(|e| panic!("Location {location:?} does not resolve: {e}"))
 }
 
+/// `GET path` on `addr` answers a permanent redirect whose `Location`, followed from `page`,
+/// stays on `page`'s origin; `case` names the case in a failure.
+async fn assert_permanent_redirect_on_origin(addr: SocketAddr, page: &Url, path: &str, case: &str) {
+    let (status, location) = redirect_location(addr, path).await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT, "{case}");
+    let target = followed(page, &location);
+    assert_eq!(
+        target.origin(),
+        page.origin(),
+        "{case} gave Location {location:?}"
+    );
+}
+
 #[tokio::test]
 async fn return_to_accepts_local_paths_only() {
     let addr = serve().await;
@@ -173,14 +186,7 @@ async fn a_trailing_slash_redirect_of_a_crafted_path_stays_on_the_origin() {
         "//evil.example/x/",
     ] {
         let page = Url::parse(&format!("http://{addr}{path}")).unwrap();
-        let (status, location) = redirect_location(addr, path).await;
-        assert_eq!(status, StatusCode::PERMANENT_REDIRECT, "{path}");
-        let target = followed(&page, &location);
-        assert_eq!(
-            target.origin(),
-            page.origin(),
-            "{path} gave Location {location:?}"
-        );
+        assert_permanent_redirect_on_origin(addr, &page, path, path).await;
     }
 }
 
@@ -290,14 +296,8 @@ async fn a_rules_trailing_slash_redirect_of_a_crafted_path_stays_on_the_origin()
         let addr = common::serve(app).await;
         for path in paths {
             let page = Url::parse(&format!("http://{addr}/")).unwrap();
-            let (status, location) = redirect_location(addr, path).await;
-            assert_eq!(status, StatusCode::PERMANENT_REDIRECT, "{policy:?} {path}");
-            let target = followed(&page, &location);
-            assert_eq!(
-                target.origin(),
-                page.origin(),
-                "{policy:?} {path} gave Location {location:?}"
-            );
+            let case = format!("{policy:?} {path}");
+            assert_permanent_redirect_on_origin(addr, &page, path, &case).await;
         }
     }
 }

@@ -87,11 +87,13 @@ impl ProxyFn for Chain {
             let mut so_far = ProxyResponse::next();
             for step in steps {
                 let decision = step.call_erased(request.clone()).await;
-                let goes_on = decision.is_next() && decision.invalid.is_none();
+                let goes_on = decision.is_next() && decision.invalid_reason().is_none();
                 if goes_on {
                     request = request.edited(|parts| {
                         decision.apply_request_headers(&mut parts.headers);
-                        parts.extensions.extend(decision.extensions.clone());
+                        if let Some(more) = &decision.more {
+                            parts.extensions.extend(more.extensions.clone());
+                        }
                     });
                 }
                 so_far = so_far.followed_by(decision);
@@ -166,12 +168,19 @@ impl<F: ProxyFn> ErasedProxyFn for F {
 impl ProxyResponse {
     /// This decision's extras followed by `later`'s, with `later`'s outcome.
     fn followed_by(mut self, mut later: ProxyResponse) -> ProxyResponse {
-        self.request_headers.append(&mut later.request_headers);
-        self.response_headers.append(&mut later.response_headers);
-        self.cookies.append(&mut later.cookies);
-        self.extensions
-            .extend(std::mem::take(&mut later.extensions));
-        self.invalid = self.invalid.take().or(later.invalid.take());
+        self.response_headers
+            .extend(std::mem::take(&mut later.response_headers));
+        match (&mut self.more, later.more.take()) {
+            (_, None) => {}
+            (None, later_more) => self.more = later_more,
+            (Some(more), Some(mut later_more)) => {
+                more.request_headers.append(&mut later_more.request_headers);
+                more.cookies.append(&mut later_more.cookies);
+                more.extensions
+                    .extend(std::mem::take(&mut later_more.extensions));
+                more.invalid = more.invalid.take().or(later_more.invalid.take());
+            }
+        }
         self.action = std::mem::replace(&mut later.action, Action::Next);
         self
     }

@@ -37,12 +37,19 @@ use serde::Serialize;
 #[must_use]
 pub struct ProxyResponse {
     pub(crate) action: Action,
+    pub(crate) response_headers: HeaderList,
+    /// The rest of what a decision can carry, boxed: most decisions carry none of it, and
+    /// a decision is moved several times on its way out of the function.
+    pub(crate) more: Option<Box<More>>,
+}
+
+/// Request-header edits, cookies, extensions, and what made the decision invalid.
+#[derive(Default)]
+pub(crate) struct More {
     pub(crate) request_headers: Vec<HeaderEdit>,
-    pub(crate) response_headers: Vec<(HeaderName, HeaderValue, bool)>,
     pub(crate) cookies: Vec<Cookie<'static>>,
     pub(crate) extensions: Extensions,
-    /// Boxed: it is rare, and a smaller decision moves more cheaply.
-    pub(crate) invalid: Option<Box<str>>,
+    pub(crate) invalid: Option<String>,
 }
 
 pub(crate) enum Action {
@@ -81,11 +88,8 @@ impl ProxyResponse {
     fn with_action(action: Action) -> Self {
         Self {
             action,
-            request_headers: Vec::new(),
-            response_headers: Vec::new(),
-            cookies: Vec::new(),
-            extensions: Extensions::new(),
-            invalid: None,
+            response_headers: HeaderList::default(),
+            more: None,
         }
     }
 
@@ -157,9 +161,9 @@ impl ProxyResponse {
     pub fn redirect_with_status(url: impl AsRef<str>, status: StatusCode) -> Self {
         let mut response = Self::with_action(Action::Redirect(url.as_ref().to_owned(), status));
         if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-            response.invalid = Some(Box::from(format!(
+            response.note_invalid(format!(
                 "redirect status {status} is not one of 301, 302, 303, 307, 308"
-            )));
+            ));
         }
         response
     }
@@ -184,7 +188,7 @@ impl ProxyResponse {
             }
             Err(err) => {
                 let mut response = Self::with_action(Action::Respond(Box::default()));
-                response.invalid = Some(format!("JSON body does not serialize: {err}").into());
+                response.note_invalid(format!("JSON body does not serialize: {err}"));
                 response
             }
         }
@@ -229,7 +233,9 @@ impl ProxyResponse {
         V::Error: fmt::Display,
     {
         if let Some((name, value)) = self.checked(name, value) {
-            self.request_headers.push(HeaderEdit::Set(name, value));
+            self.more()
+                .request_headers
+                .push(HeaderEdit::Set(name, value));
         }
         self
     }
@@ -243,7 +249,9 @@ impl ProxyResponse {
         V::Error: fmt::Display,
     {
         if let Some((name, value)) = self.checked(name, value) {
-            self.request_headers.push(HeaderEdit::Append(name, value));
+            self.more()
+                .request_headers
+                .push(HeaderEdit::Append(name, value));
         }
         self
     }
@@ -255,7 +263,7 @@ impl ProxyResponse {
         K::Error: fmt::Display,
     {
         match name.try_into() {
-            Ok(name) => self.request_headers.push(HeaderEdit::Remove(name)),
+            Ok(name) => self.more().request_headers.push(HeaderEdit::Remove(name)),
             Err(err) => self.note_invalid(format!("invalid header name: {err}")),
         }
         self
@@ -303,7 +311,7 @@ impl ProxyResponse {
             ));
             return self;
         }
-        self.cookies.push(cookie);
+        self.more().cookies.push(cookie);
         self
     }
 
@@ -324,7 +332,7 @@ impl ProxyResponse {
     /// Inserts a request extension that handlers can extract (`Extension<T>` in axum): a
     /// typed hand-off from the proxy to the routes.
     pub fn extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.extensions.insert(value);
+        self.more().extensions.insert(value);
         self
     }
 
@@ -352,7 +360,11 @@ impl ProxyResponse {
     }
 
     fn note_invalid(&mut self, reason: String) {
-        self.invalid.get_or_insert(reason.into());
+        self.more().invalid.get_or_insert(reason);
+    }
+
+    fn more(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Box::default)
     }
 
     /// Whether the decision is [`next`](Self::next).
@@ -409,7 +421,10 @@ impl ProxyResponse {
 
     /// The response headers set for the client, in order.
     pub fn response_headers(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-        self.response_headers.iter().map(|(k, v, _)| (k, v))
+        self.response_headers
+            .as_slice()
+            .iter()
+            .map(|(k, v, _)| (k, v))
     }
 
     /// The request headers as the inner service will see them, given the client's headers.
@@ -421,34 +436,96 @@ impl ProxyResponse {
 
     /// The cookies the response sets (deletions included).
     pub fn cookies(&self) -> impl Iterator<Item = &Cookie<'static>> {
-        self.cookies.iter()
+        self.more.iter().flat_map(|more| more.cookies.iter())
     }
 
     /// Why the decision cannot be turned into a response, if a value was invalid.
     pub fn invalid_reason(&self) -> Option<&str> {
-        self.invalid.as_deref()
+        self.more.as_ref()?.invalid.as_deref()
     }
 
     pub(crate) fn apply_request_headers(&self, headers: &mut HeaderMap) {
-        for edit in &self.request_headers {
+        let Some(more) = &self.more else { return };
+        for edit in &more.request_headers {
             edit.clone().apply(headers);
         }
+    }
+}
+
+/// A response header for the client: name, value, and whether it keeps others of its name.
+pub(crate) type ResponseHeader = (HeaderName, HeaderValue, bool);
+
+/// The proxy's response headers, in order. One is held inline: a decision that sets a
+/// single header (the usual security header, a request id) allocates nothing for it, which
+/// through a real server is worth more than the larger decision costs to move
+/// (BENCHMARKS.md, "Fourth pass").
+#[derive(Default)]
+pub(crate) enum HeaderList {
+    #[default]
+    Empty,
+    One(ResponseHeader),
+    Many(Vec<ResponseHeader>),
+}
+
+impl HeaderList {
+    pub(crate) fn push(&mut self, header: ResponseHeader) {
+        match self {
+            HeaderList::Empty => *self = HeaderList::One(header),
+            HeaderList::Many(headers) => headers.push(header),
+            HeaderList::One(_) => {
+                let HeaderList::One(first) = std::mem::take(self) else {
+                    unreachable!("matched One above")
+                };
+                *self = HeaderList::Many(vec![first, header]);
+            }
+        }
+    }
+
+    /// `later`'s headers after these.
+    pub(crate) fn extend(&mut self, later: HeaderList) {
+        for header in later {
+            self.push(header);
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[ResponseHeader] {
+        match self {
+            HeaderList::Empty => &[],
+            HeaderList::One(header) => std::slice::from_ref(header),
+            HeaderList::Many(headers) => headers,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, HeaderList::Empty)
+    }
+}
+
+impl IntoIterator for HeaderList {
+    type Item = ResponseHeader;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<ResponseHeader>, std::vec::IntoIter<ResponseHeader>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let (one, many) = match self {
+            HeaderList::Empty => (None, Vec::new()),
+            HeaderList::One(header) => (Some(header), Vec::new()),
+            HeaderList::Many(headers) => (None, headers),
+        };
+        one.into_iter().chain(many)
     }
 }
 
 /// What travels from the decision to the final response: response headers and cookies.
 #[derive(Default)]
 pub(crate) struct ResponseExtras {
-    headers: Vec<(HeaderName, HeaderValue, bool)>,
+    headers: HeaderList,
     cookies: Vec<Cookie<'static>>,
     cache: Option<CacheMarks>,
 }
 
 impl ResponseExtras {
-    pub(crate) fn new(
-        headers: Vec<(HeaderName, HeaderValue, bool)>,
-        cookies: Vec<Cookie<'static>>,
-    ) -> Self {
+    pub(crate) fn new(headers: HeaderList, cookies: Vec<Cookie<'static>>) -> Self {
         Self {
             headers,
             cookies,
@@ -469,16 +546,22 @@ impl ResponseExtras {
     /// Adds the proxy's headers and cookies to a response.
     pub(crate) fn apply(self, headers: &mut HeaderMap) {
         if let Some(marks) = &self.cache {
-            let proxy_set = |name: &HeaderName| self.headers.iter().any(|(n, _, _)| n == name);
+            let proxy_set =
+                |name: &HeaderName| self.headers.as_slice().iter().any(|(n, _, _)| n == name);
             let (keep_vary, keep_cache_control) = (proxy_set(&VARY), proxy_set(&CACHE_CONTROL));
             marks.merge_into(headers, keep_vary, keep_cache_control);
         }
-        for (name, value, append) in self.headers {
+        let put = |headers: &mut HeaderMap, (name, value, append): ResponseHeader| {
             if append {
                 headers.append(name, value);
             } else {
                 headers.insert(name, value);
             }
+        };
+        match self.headers {
+            HeaderList::Empty => {}
+            HeaderList::One(header) => put(headers, header),
+            HeaderList::Many(list) => list.into_iter().for_each(|header| put(headers, header)),
         }
         // Measured (`scripts/profile.sh`): walking even an empty list here costs a matched
         // request about 30 instructions.
@@ -612,10 +695,13 @@ impl fmt::Debug for ProxyResponse {
         };
         f.debug_struct("ProxyResponse")
             .field("action", &action)
-            .field("request_header_edits", &self.request_headers.len())
-            .field("response_headers", &self.response_headers.len())
-            .field("cookies", &self.cookies)
-            .field("invalid", &self.invalid)
+            .field(
+                "request_header_edits",
+                &self.more.as_ref().map_or(0, |m| m.request_headers.len()),
+            )
+            .field("response_headers", &self.response_headers.as_slice().len())
+            .field("cookies", &self.cookies().collect::<Vec<_>>())
+            .field("invalid", &self.invalid_reason())
             .finish()
     }
 }
@@ -682,5 +768,60 @@ mod tests {
     #[test]
     fn a_decision_fits_in_128_bytes() {
         assert!(std::mem::size_of::<ProxyResponse>() <= 128);
+    }
+
+    /// The first header is held inline, the rest in a list: one, two and three headers
+    /// keep their order, and `header` replaces where `append_header` adds, whichever holds
+    /// them.
+    #[test]
+    fn response_headers_keep_order_and_meaning_held_inline_or_listed() {
+        let inner = || {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-a", HeaderValue::from_static("inner"));
+            headers.insert("x-b", HeaderValue::from_static("inner"));
+            headers
+        };
+        let one = ProxyResponse::next().append_header("x-a", "1");
+        assert!(matches!(one.response_headers, HeaderList::One(_)));
+        let two = ProxyResponse::next()
+            .header("x-a", "1")
+            .append_header("x-b", "2");
+        let three = ProxyResponse::next()
+            .header("x-a", "1")
+            .append_header("x-b", "2")
+            .header("x-a", "3");
+        assert!(matches!(three.response_headers, HeaderList::Many(_)));
+        let listed = |d: &ProxyResponse| {
+            d.response_headers()
+                .map(|(k, v)| format!("{k}={}", v.to_str().unwrap()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(listed(&one), ["x-a=1"]);
+        assert_eq!(listed(&two), ["x-a=1", "x-b=2"]);
+        assert_eq!(listed(&three), ["x-a=1", "x-b=2", "x-a=3"]);
+        let applied = |d: ProxyResponse| {
+            let mut headers = inner();
+            ResponseExtras::new(d.response_headers, Vec::new()).apply(&mut headers);
+            let values = |name| {
+                headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            };
+            (values("x-a"), values("x-b"))
+        };
+        assert_eq!(
+            applied(one),
+            (vec!["inner".into(), "1".into()], vec!["inner".into()])
+        );
+        assert_eq!(
+            applied(two),
+            (vec!["1".into()], vec!["inner".into(), "2".into()])
+        );
+        assert_eq!(
+            applied(three),
+            (vec!["3".into()], vec!["inner".into(), "2".into()])
+        );
     }
 }

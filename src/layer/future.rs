@@ -55,10 +55,12 @@ pin_project! {
         // Not matched: the inner service's own future.
         Passthrough { #[pin] future: S::Future },
         // The proxy function is running. Boxed: a matched request allocates anyway, and the
-        // future of an unmatched one stays small.
-        Deciding { deciding: Pin<Box<Deciding<S, F, B>>> },
-        // The inner service runs after a next or a rewrite.
-        Inner { #[pin] future: S::Future, extras: Option<ResponseExtras> },
+        // future of an unmatched one stays small. (`None` only while it moves on.)
+        Deciding { deciding: Option<Pin<Box<Deciding<S, F, B>>>> },
+        // The inner service runs after a next or a rewrite. The decision's box comes along
+        // when it holds response headers or cookies, in its `extras`: they need no
+        // allocation of their own, and do not make this future larger.
+        Inner { #[pin] future: S::Future, decided: Option<Pin<Box<Deciding<S, F, B>>>> },
         // A response of the layer's own.
         Ready { response: Option<Response> },
         // An external rewrite's exchange with the upstream (type-erased by nature). Never
@@ -68,18 +70,21 @@ pin_project! {
 }
 
 pin_project! {
-    /// The proxy function's future and what waits for its decision.
+    /// The proxy function's future and what waits for its decision; then what the decision
+    /// adds to the response.
     #[project = DecidingProj]
     struct Deciding<S, F, B>
     where
         F: ProxyFn,
     {
+        // `None` once it has decided.
         #[pin]
-        future: CatchUnwind<AssertUnwindSafe<F::Future>>,
+        future: Option<CatchUnwind<AssertUnwindSafe<F::Future>>>,
         deadline: Option<Pin<Box<Sleep>>>,
         // `None` when no subscriber wants it (a `Span` of its own costs a drop even then).
         span: Option<Span>,
         pending: Option<Pending<S, B>>,
+        extras: Option<ResponseExtras>,
     }
 }
 
@@ -168,8 +173,8 @@ where
         let started = span.is_some().then(Instant::now);
         Self {
             state: State::Deciding {
-                deciding: Box::pin(Deciding {
-                    future,
+                deciding: Some(Box::pin(Deciding {
+                    future: Some(future),
                     deadline: timeout.map(|limit| Box::pin(tokio::time::sleep(limit))),
                     span,
                     pending: Some(Pending {
@@ -179,7 +184,8 @@ where
                         forward,
                         started,
                     }),
-                }),
+                    extras: None,
+                })),
             },
         }
     }
@@ -267,21 +273,31 @@ where
                 StateProj::Upstream { exchange } => {
                     return exchange.as_mut().poll(cx).map(Ok);
                 }
-                StateProj::Inner { future, extras } => {
+                StateProj::Inner { future, decided } => {
                     let mut response = ready!(future.poll(cx))?.map(Body::new);
-                    if let Some(extras) = extras.take() {
+                    let extras = decided
+                        .as_mut()
+                        .and_then(|d| d.as_mut().project().extras.take());
+                    if let Some(extras) = extras {
                         extras.apply(response.headers_mut());
                     }
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::Deciding { deciding } => {
+                StateProj::Deciding { deciding: slot } => {
+                    let Some(deciding) = slot.as_mut() else {
+                        return Poll::Ready(Ok(internal_error()));
+                    };
                     let DecidingProj {
-                        future,
+                        mut future,
                         deadline,
                         span,
                         pending,
+                        extras: kept,
                     } = deciding.as_mut().project();
-                    let polled = in_span(span, || future.poll(cx));
+                    let Some(running) = future.as_mut().as_pin_mut() else {
+                        return Poll::Ready(Ok(internal_error()));
+                    };
+                    let polled = in_span(span, || running.poll(cx));
                     let result = match polled {
                         Poll::Ready(result) => result,
                         Poll::Pending => {
@@ -294,6 +310,11 @@ where
                             return Poll::Ready(Ok(timed_out(span)));
                         }
                     };
+                    // Decided: the function's future and the timer go now; the box may stay
+                    // on to carry the response's extras.
+                    future.set(None);
+                    *deadline = None;
+                    let span = span.take();
                     let Some(Pending {
                         mut inner,
                         head,
@@ -313,7 +334,7 @@ where
                             return Poll::Ready(Ok(internal_error()));
                         }
                     };
-                    if let (Some(span), Some(started)) = (span.as_ref(), started) {
+                    if let (Some(span), Some(started)) = (&span, started) {
                         record_decision(span, &decision, started);
                     }
                     let marks = cache_marks(&head.reads, &decision, &head.parts);
@@ -325,9 +346,15 @@ where
                     match outcome::apply(decision, &mut parts) {
                         Step::Forward(mut extras) => {
                             extras.mark_for_caches(marks);
+                            let decided = if extras.is_empty() {
+                                None
+                            } else {
+                                *kept = Some(extras);
+                                slot.take()
+                            };
                             State::Inner {
                                 future: inner.call(Request::from_parts(parts, body)),
-                                extras: (!extras.is_empty()).then_some(extras),
+                                decided,
                             }
                         }
                         Step::Respond(mut response) => {
@@ -342,7 +369,7 @@ where
                         Step::External(target, mut extras) => {
                             extras.mark_for_caches(marks);
                             let request = Request::from_parts(parts, body);
-                            upstream_exchange(request, target, extras, forward, span)
+                            upstream_exchange(request, target, extras, forward, &span)
                         }
                     }
                 }

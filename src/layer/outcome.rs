@@ -11,7 +11,7 @@ use http::{Extensions, StatusCode, Uri};
 use url::Url;
 
 use crate::request::request_url;
-use crate::response::{error_response, Action, HeaderEdit, ProxyResponse, ResponseExtras};
+use crate::response::{error_response, Action, HeaderEdit, More, ProxyResponse, ResponseExtras};
 
 /// What the layer does after the proxy function decided.
 pub(crate) enum Step {
@@ -34,20 +34,29 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
     // to drop.
     let ProxyResponse {
         action,
-        request_headers,
         response_headers,
-        cookies,
-        extensions,
-        invalid,
+        more,
     } = decision;
-    if let Some(reason) = invalid {
-        return invalid_decision(parts, &reason);
-    }
-    let extras = ResponseExtras::new(response_headers, cookies);
-    let edits = RequestEdits {
-        headers: request_headers,
-        extensions,
+    let (cookies, edits) = match more {
+        None => (Vec::new(), RequestEdits::default()),
+        Some(more) => {
+            let More {
+                request_headers,
+                cookies,
+                extensions,
+                invalid,
+            } = *more;
+            if let Some(reason) = invalid {
+                return invalid_decision(parts, &reason);
+            }
+            let edits = RequestEdits {
+                headers: request_headers,
+                extensions,
+            };
+            (cookies, edits)
+        }
     };
+    let extras = ResponseExtras::new(response_headers, cookies);
     match action {
         Action::Next => {
             edits.apply(parts);
@@ -236,6 +245,7 @@ fn already_routed(parts: &Parts) -> bool {
 }
 
 /// What a decision changes in the request the inner service gets.
+#[derive(Default)]
 struct RequestEdits {
     headers: Vec<HeaderEdit>,
     extensions: Extensions,

@@ -8,7 +8,7 @@
 //! fixed offset on the mandatory path, which [`Program`] turns into separate
 //! anchored "guard" regexes (see [`Program::compile`]).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::{Anchored, Input};
@@ -882,6 +882,46 @@ pub(crate) struct Guard {
     sequences: Option<Vec<Sequence>>,
 }
 
+/// A shortcut past the guards: when every guard is a negative look-ahead at one offset
+/// whose alternatives are character sequences, the ASCII bytes that any alternative can
+/// start with. A path whose byte at that offset is ASCII and none of them passes every
+/// guard without reading them: `/page` against `(?!_next/static|_next/image|favicon.ico)`
+/// is decided on its `p`.
+#[derive(Debug, Clone, Copy)]
+struct GuardSkip {
+    offset: usize,
+    first_bytes: u128,
+}
+
+impl GuardSkip {
+    fn of(guards: &[Guard]) -> Option<Self> {
+        let offset = guards.first()?.offset;
+        let mut first_bytes = 0;
+        for guard in guards {
+            if guard.must_match || guard.offset != offset {
+                return None;
+            }
+            for sequence in guard.sequences.as_ref()? {
+                // An empty alternative matches at every offset: no shortcut.
+                first_bytes |= sequence.positions.first()?.ascii;
+            }
+        }
+        Some(GuardSkip {
+            offset,
+            first_bytes,
+        })
+    }
+
+    /// Whether `hay` passes every guard for sure (`false`: the guards must be read).
+    #[inline]
+    fn passes(&self, hay: &str) -> bool {
+        // An ASCII byte always starts a character, so the guards would read from it.
+        hay.as_bytes()
+            .get(self.offset)
+            .is_some_and(|&byte| byte < 0x80 && self.first_bytes & (1 << byte) == 0)
+    }
+}
+
 impl Guard {
     #[inline]
     fn body_matches(&self, rest: &str) -> bool {
@@ -1035,8 +1075,13 @@ pub(crate) struct Program {
     /// A fully built DFA for an anchored plain pattern: `is_match` without the regex
     /// engine's per-call cache lookup, which is most of the cost on short paths.
     /// Built by [`Program::prepare`] for the patterns that run alone (not in a set).
-    dfa: OnceLock<Option<Arc<Prepared>>>,
+    dfa: Option<Arc<Prepared>>,
+    /// [`Prepared::accepts_ascii_paths`], kept here: the test that decides the usual
+    /// request then reads no memory outside the entry.
+    accepts_ascii_paths: bool,
     guards: Vec<Guard>,
+    /// The guards' first bytes, when a path can pass them all on its one byte.
+    guard_skip: Option<GuardSkip>,
     /// Group names (group 1 first).
     pub(crate) groups: Vec<Option<String>>,
     /// The Rust source of the plain engine (for a `RegexSet`), if plain.
@@ -1190,8 +1235,10 @@ impl Program {
             let regex = compile_plain(&src)?;
             return Ok(Program {
                 engine: Engine::Plain(regex),
-                dfa: OnceLock::new(),
+                dfa: None,
+                accepts_ascii_paths: false,
                 guards: Vec::new(),
+                guard_skip: None,
                 groups,
                 plain_source: Some(src),
             });
@@ -1212,7 +1259,9 @@ impl Program {
                 }
                 return Ok(Program {
                     engine: Engine::Plain(regex),
-                    dfa: OnceLock::new(),
+                    dfa: None,
+                    accepts_ascii_paths: false,
+                    guard_skip: GuardSkip::of(&guards),
                     guards,
                     groups,
                     plain_source: Some(src),
@@ -1228,8 +1277,10 @@ impl Program {
             .map_err(|e| e.to_string())?;
         Ok(Program {
             engine: Engine::Fancy(Box::new(regex)),
-            dfa: OnceLock::new(),
+            dfa: None,
+            accepts_ascii_paths: false,
             guards: Vec::new(),
+            guard_skip: None,
             groups,
             plain_source: None,
         })
@@ -1243,15 +1294,21 @@ impl Program {
 
     /// Builds the DFA that `is_match` uses, for a pattern that will run on its own (a set
     /// of many patterns does not need one per pattern, and building them costs time).
-    pub(crate) fn prepare(&self) {
-        if let (Engine::Plain(_), Some(src)) = (&self.engine, &self.plain_source) {
-            self.dfa.get_or_init(|| compile_dfa(src));
+    pub(crate) fn prepare(&mut self) {
+        if let (Engine::Plain(_), Some(src), None) = (&self.engine, &self.plain_source, &self.dfa) {
+            self.dfa = compile_dfa(src);
+            self.accepts_ascii_paths = self.dfa.as_ref().is_some_and(|p| p.accepts_ascii_paths);
         }
     }
 
     /// Checks the lifted look-aheads (after the main regex matched).
     #[inline]
     pub(crate) fn guards_pass(&self, hay: &str) -> bool {
+        if let Some(skip) = &self.guard_skip {
+            if skip.passes(hay) {
+                return true;
+            }
+        }
         self.guards.iter().all(|g| match hay.get(g.offset..) {
             Some(rest) => g.body_matches(rest) == g.must_match,
             None => false,
@@ -1269,7 +1326,7 @@ impl Program {
     /// Whether the prebuilt automaton accepts every ASCII request path.
     #[cfg(test)]
     pub(crate) fn accepts_ascii_paths(&self) -> bool {
-        matches!(self.dfa.get(), Some(Some(prepared)) if prepared.accepts_ascii_paths)
+        self.accepts_ascii_paths
     }
 
     /// Whether the expression matches somewhere in `hay`.
@@ -1284,10 +1341,10 @@ impl Program {
             // excluded paths (`/_next/static/...`) before the automaton reads a byte.
             Engine::Plain(r) => {
                 self.guards_pass(hay)
-                    && match self.dfa.get().and_then(Option::as_ref) {
-                        Some(prepared)
+                    && match &self.dfa {
+                        Some(_)
                             if request_path
-                                && prepared.accepts_ascii_paths
+                                && self.accepts_ascii_paths
                                 && hay.starts_with('/')
                                 && hay.is_ascii() =>
                         {
@@ -1493,6 +1550,93 @@ mod tests {
         }
         let r = compile(r"^\/((?!a+).*)$");
         assert!(r.guards[0].sequences.is_none());
+    }
+
+    /// The guards read in full, without the shortcut.
+    fn guards_read(p: &Program, hay: &str) -> bool {
+        p.guards.iter().all(|g| match hay.get(g.offset..) {
+            Some(rest) => g.body_matches(rest) == g.must_match,
+            None => false,
+        })
+    }
+
+    #[test]
+    fn guard_skip_only_passes_what_the_guards_pass() {
+        let standard = compile(r"^\/((?!_next\/static|_next\/image|favicon.ico).*)[\/#\?]?$");
+        let skip = standard
+            .guard_skip
+            .expect("literal negative look-aheads have a shortcut");
+        assert_eq!(skip.first_bytes, (1 << b'_') | (1 << b'f'));
+        assert!(skip.passes("/page"));
+        assert!(
+            !skip.passes("/_next/data"),
+            "a possible first byte reads the guards"
+        );
+        assert!(!skip.passes("/"), "nothing at the offset reads the guards");
+        // No shortcut where one byte cannot decide: a positive look-ahead, an empty
+        // alternative, a guard that needs its regex, guards at two offsets.
+        for source in [
+            r"^\/((?=docs).*)$",
+            r"^\/((?!api|).*)$",
+            r"^\/((?!a+).*)$",
+            r"^\/x((?!a$)(?!b).*)$",
+            r"^\/(?!a)x((?!b).*)$",
+        ] {
+            let p = compile(source);
+            assert!(p.is_plain(), "{source}");
+            assert!(p.guard_skip.is_none(), "{source}");
+        }
+        let sources = [
+            r"^\/((?!_next\/static|_next\/image|favicon.ico).*)[\/#\?]?$",
+            r"^\/((?!api|[ab]c|é).*)$",
+            r"^\/en\/((?![0-9]x|\.well-known)(?!z).*)$",
+        ];
+        let mut hays = vec![
+            String::new(),
+            "/".to_owned(),
+            "/en".to_owned(),
+            "/en/".to_owned(),
+        ];
+        for byte in 0..0x80u8 {
+            for prefix in ["/", "/en/"] {
+                let mut hay = format!("{prefix}{}", byte as char);
+                hays.push(hay.clone());
+                hay.push_str("c/static");
+                hays.push(hay);
+            }
+        }
+        hays.extend(
+            [
+                "/é",
+                "/éa",
+                "/en/é",
+                "/_next/static/x",
+                "/favicon.ico",
+                "/api",
+                "/bc",
+            ]
+            .map(String::from),
+        );
+        hays.extend(["/en/1x", "/en/.well-known", "/en/z", "/en/zz", "/en/9"].map(String::from));
+        for source in sources {
+            let p = compile(source);
+            let skip = p
+                .guard_skip
+                .unwrap_or_else(|| panic!("{source}: no shortcut"));
+            let mut skipped = 0;
+            for hay in &hays {
+                let read = guards_read(&p, hay);
+                assert_eq!(p.guards_pass(hay), read, "{source} on {hay:?}");
+                if skip.passes(hay) {
+                    skipped += 1;
+                    assert!(read, "{source}: {hay:?} skipped but the guards refuse it");
+                }
+            }
+            assert!(
+                skipped > 100,
+                "{source}: the shortcut decided only {skipped} paths"
+            );
+        }
     }
 
     /// The lifted form must agree with fancy-regex on the original.

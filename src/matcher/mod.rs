@@ -363,7 +363,7 @@ impl CompiledEntry {
     }
 
     /// Builds the path's automaton now, for an entry that runs on its own (a rule).
-    pub(crate) fn prepare(&self) {
+    pub(crate) fn prepare(&mut self) {
         self.path.prepare();
     }
 }
@@ -602,7 +602,7 @@ impl Matcher {
         }
     }
 
-    fn from_entries(entries: Vec<CompiledEntry>) -> Self {
+    fn from_entries(mut entries: Vec<CompiledEntry>) -> Self {
         let mut sources = Vec::new();
         let mut set_ids = Vec::with_capacity(entries.len());
         for e in &entries {
@@ -628,7 +628,7 @@ impl Matcher {
             set_ids.iter_mut().for_each(|s| *s = None);
         }
         // Entries outside the set run alone: give them their prebuilt automaton now.
-        for (entry, id) in entries.iter().zip(&set_ids) {
+        for (entry, id) in entries.iter_mut().zip(&set_ids) {
             if id.is_none() {
                 entry.path.prepare();
             }

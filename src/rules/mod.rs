@@ -173,7 +173,7 @@ struct Hit {
 
 impl RuleSource {
     fn compile(entry: MatcherEntry, location: &str) -> Result<Self, RulesError> {
-        let plain = CompiledEntry::compile(&entry, location).map_err(|e| {
+        let mut plain = CompiledEntry::compile(&entry, location).map_err(|e| {
             // The matcher names the entry; a rule names its `source` field.
             if e.location() == location && e.text().is_some() {
                 MatcherError::new(format!("{location}.source"), e.message().to_owned())
@@ -196,7 +196,7 @@ impl RuleSource {
     /// stands for the default locale, which Next.js's router inserts into a path without one.
     fn localize(&mut self, locales: &Locales) {
         self.localized = self.plain.localized(&locales.source_group());
-        if let Some(localized) = &self.localized {
+        if let Some(localized) = &mut self.localized {
             localized.prepare();
         }
     }

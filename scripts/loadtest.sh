@@ -3,13 +3,16 @@
 #
 #   bash scripts/loadtest.sh [ROUNDS] [SECONDS]     (defaults: 12 rounds of 2 s per variant)
 #   PIN=0 bash scripts/loadtest.sh ...             (server and wrk share the cores instead)
+#   VARIANTS="bare proxy from_fn bare_header" bash scripts/loadtest.sh 40 2
+#                                                  (only these: more rounds in the same time)
 #
 # The server runs on one core with one tokio worker, wrk (Debian's package) on the other
 # with one thread and 64 connections: the server's own cost per request sets the
 # throughput, and the two do not trade cores. Variants are alternated round by round (in
 # reverse every other round), so that drift on the machine falls on all of them alike, and
 # each ratio is taken within a round: the script prints the median of the per-round ratios
-# and their spread, for throughput and for the server's CPU time per request.
+# and their spread, for throughput and for the server's CPU time per request, with a 95%
+# bootstrap interval for each median (resampling the rounds).
 # (On a machine with one core, both share it.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +50,14 @@ run() { # variant path -> "requests-per-second server-CPU-microseconds-per-reque
 }
 
 variants=(bare:/page proxy:/page from_fn:/page bare_header:/page proxy_static:/_next/static/app.js bare_static:/_next/static/app.js redirect:/page from_fn_redirect:/page rewrite:/page bare_target:/target)
+if [ -n "${VARIANTS:-}" ]; then
+  chosen=()
+  for entry in "${variants[@]}"; do
+    [[ " $VARIANTS " == *" ${entry%%:*} "* ]] && chosen+=("$entry")
+  done
+  [ ${#chosen[@]} -gt 0 ] || { echo "VARIANTS=$VARIANTS names none of: ${variants[*]%%:*}" >&2; exit 2; }
+  variants=("${chosen[@]}")
+fi
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
   # Every other round runs the variants in reverse, so that no variant always goes first.
@@ -67,7 +78,7 @@ echo
 echo "$rounds rounds of ${seconds}s per variant (wrk -t1 -c64; $setup)," \
   "$(nproc) cores, $(date -u +'%F %H:%M') UTC:"
 python3 - "$results" <<'EOF'
-import statistics, sys
+import random, statistics, sys
 from collections import defaultdict
 rps, cpu = defaultdict(dict), defaultdict(dict)
 for line in open(sys.argv[1]):
@@ -86,19 +97,28 @@ pairs = [
     ("redirect", "from_fn_redirect", "redirect-heavy"),
     ("rewrite", "bare_target", "rewrite-heavy: /page served as /target"),
 ]
-print("throughput ratios (median of the per-round ratios [lowest, highest]; mean over mean):")
+pairs = [p for p in pairs if p[0] in rps and p[1] in rps]
+rng = random.Random(7)
+def interval(values):
+    # 95% bootstrap interval of the median: the rounds resampled with replacement.
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(2000))
+    return medians[50], medians[1949]
+print("throughput ratios (median of the per-round ratios, 95% interval of that median,")
+print("[lowest, highest] round; mean over mean):")
 for a, b, target in pairs:
     per_round = [rps[a][r] / rps[b][r] for r in rps[a]]
     of_means = statistics.mean(rps[a].values()) / statistics.mean(rps[b].values())
+    low, high = interval(per_round)
     label = f"{a} / {b}"
-    print(f"  {label:<30} = {statistics.median(per_round):.3f} [{min(per_round):.3f}, "
-          f"{max(per_round):.3f}]; {of_means:.3f}   ({target})")
+    print(f"  {label:<30} = {statistics.median(per_round):.3f} ({low:.3f}-{high:.3f}) "
+          f"[{min(per_round):.3f}, {max(per_round):.3f}]; {of_means:.3f}   ({target})")
 print("the same from server CPU per request (B's CPU / A's: the throughput one core sustains;")
-print("less sensitive to what else the machine runs; median of per-round ratios [lowest, highest]):")
+print("less sensitive to what else the machine runs):")
 for a, b, target in pairs:
     per_round = [cpu[b][r] / cpu[a][r] for r in cpu[a]]
+    low, high = interval(per_round)
     label = f"{a} / {b}"
-    print(f"  {label:<30} = {statistics.median(per_round):.3f} [{min(per_round):.3f}, "
-          f"{max(per_round):.3f}]   ({target})")
+    print(f"  {label:<30} = {statistics.median(per_round):.3f} ({low:.3f}-{high:.3f}) "
+          f"[{min(per_round):.3f}, {max(per_round):.3f}]   ({target})")
 EOF
 rm -f "$results"

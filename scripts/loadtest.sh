@@ -6,7 +6,8 @@
 #   VARIANTS="bare proxy from_fn bare_header" bash scripts/loadtest.sh 40 2
 #                                                  (only these: more rounds in the same time)
 #
-# The server runs on one core with one tokio worker, wrk (Debian's package) on the other
+# Each variant's server starts once and stays up for the whole run (idle while another is
+# measured). The servers run on one core with one tokio worker, wrk (Debian's package) on the other
 # with one thread and 64 connections: the server's own cost per request sets the
 # throughput, and the two do not trade cores. Variants are alternated round by round (in
 # reverse every other round), so that drift on the machine falls on all of them alike, and
@@ -21,7 +22,6 @@ seconds=${2:-2}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --example bench_server -q
 bin=target/release/examples/bench_server
-port=$((20000 + RANDOM % 20000))
 if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
   server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); workers=1
   setup="server on one core with one tokio worker, wrk on another"
@@ -29,25 +29,6 @@ else
   server_cpu=(); client_cpu=(); workers=$(nproc)
   setup="server ($(nproc) tokio workers) and wrk sharing the cores"
 fi
-
-ticks=$(getconf CLK_TCK)
-run() { # variant path -> "requests-per-second server-CPU-microseconds-per-request"
-  VARIANT=$1 ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=$workers "${server_cpu[@]}" "$bin" >/dev/null 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 50); do
-    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
-    sleep 0.1
-  done
-  local out cpu
-  out=$("${client_cpu[@]}" wrk -t1 -c64 -d"${seconds}s" "http://127.0.0.1:$port$2")
-  # The server's user + system time (fields 14 and 15 of /proc/PID/stat, in clock ticks).
-  cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  kill $pid; wait $pid 2>/dev/null || true
-  echo "$out" | awk -v cpu="$cpu" -v ticks="$ticks" '
-    / requests in / {requests = $1}
-    /Requests\/sec/ {rps = $2}
-    END {printf "%s %.3f\n", rps, cpu / ticks * 1e6 / requests}'
-}
 
 variants=(bare:/page proxy:/page from_fn:/page bare_header:/page proxy_static:/_next/static/app.js bare_static:/_next/static/app.js redirect:/page from_fn_redirect:/page rewrite:/page bare_target:/target)
 if [ -n "${VARIANTS:-}" ]; then
@@ -58,6 +39,40 @@ if [ -n "${VARIANTS:-}" ]; then
   [ ${#chosen[@]} -gt 0 ] || { echo "VARIANTS=$VARIANTS names none of: ${variants[*]%%:*}" >&2; exit 2; }
   variants=("${chosen[@]}")
 fi
+
+# One server per variant of bench_server, started once and kept for the whole run (idle
+# while another is measured): no start-up inside a measured window, and the rounds go
+# faster. `proxy_static` is the `proxy` server asked for a static path, and so on.
+declare -A port_of pid_of
+servers() { for entry in "${variants[@]}"; do local v=${entry%%:*}; v=${v%_static}; echo "${v%_target}"; done | sort -u; }
+trap 'for pid in "${pid_of[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
+for variant in $(servers); do
+  port=$((20000 + RANDOM % 20000))
+  VARIANT=$variant ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=$workers "${server_cpu[@]}" "$bin" >/dev/null 2>&1 &
+  pid_of[$variant]=$!; port_of[$variant]=$port
+  for _ in $(seq 1 50); do
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+    sleep 0.1
+  done
+done
+
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
+run() { # variant path seconds -> "requests-per-second server-CPU-microseconds-per-request"
+  local pid=${pid_of[$1]} before out after
+  before=$(cpu_ticks "$pid")
+  out=$("${client_cpu[@]}" wrk -t1 -c64 -d"${3}s" "http://127.0.0.1:${port_of[$1]}$2")
+  after=$(cpu_ticks "$pid")
+  echo "$out" | awk -v cpu=$((after - before)) -v ticks="$ticks" '
+    / requests in / {requests = $1}
+    /Requests\/sec/ {rps = $2}
+    END {printf "%s %.3f\n", rps, cpu / ticks * 1e6 / requests}'
+}
+for entry in "${variants[@]}"; do # warm-up, not recorded
+  name=${entry%%:*}; variant=${name%_static}; variant=${variant%_target}
+  run "$variant" "${entry#*:}" 1 >/dev/null
+done
+
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
   # Every other round runs the variants in reverse, so that no variant always goes first.
@@ -68,7 +83,7 @@ for round in $(seq 1 "$rounds"); do
   for entry in "${order[@]}"; do
     name=${entry%%:*}; path=${entry#*:}
     variant=${name%_static}; variant=${variant%_target}
-    read -r rps cpu < <(run "$variant" "$path")
+    read -r rps cpu < <(run "$variant" "$path" "$seconds")
     echo "$round $name $rps $cpu" >>"$results"
     echo "round $round $name $path: $rps req/s, $cpu us of server CPU per request"
   done

@@ -11,7 +11,7 @@ use http::{Extensions, StatusCode, Uri};
 use url::Url;
 
 use crate::request::request_url;
-use crate::response::{error_response, Action, HeaderEdit, More, ProxyResponse, ResponseExtras};
+use crate::response::{error_response, Action, HeaderEdit, ProxyResponse, ResponseExtras};
 
 /// What the layer does after the proxy function decided.
 pub(crate) enum Step {
@@ -37,26 +37,21 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
         response_headers,
         more,
     } = decision;
-    let (cookies, edits) = match more {
-        None => (Vec::new(), RequestEdits::default()),
-        Some(more) => {
-            let More {
-                request_headers,
-                cookies,
-                extensions,
-                invalid,
-            } = *more;
-            if let Some(reason) = invalid {
+    let (edits, more) = match more {
+        None => (RequestEdits::default(), None),
+        Some(mut more) => {
+            if let Some(reason) = more.invalid.take() {
                 return invalid_decision(parts, &reason);
             }
             let edits = RequestEdits {
-                headers: request_headers,
-                extensions,
+                headers: std::mem::take(&mut more.request_headers),
+                extensions: std::mem::take(&mut more.extensions),
             };
-            (cookies, edits)
+            // The box goes on with the cookies, if it holds any.
+            (edits, Some(more))
         }
     };
-    let extras = ResponseExtras::new(response_headers, cookies);
+    let extras = ResponseExtras::new(response_headers, more);
     match action {
         Action::Next => {
             edits.apply(parts);

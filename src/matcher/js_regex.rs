@@ -890,13 +890,14 @@ pub(crate) struct Guard {
 #[derive(Debug, Clone, Copy)]
 struct GuardSkip {
     offset: usize,
-    first_bytes: u128,
+    /// A bit per ASCII byte, in two words: cheaper to test than one `u128`.
+    first_bytes: [u64; 2],
 }
 
 impl GuardSkip {
     fn of(guards: &[Guard]) -> Option<Self> {
         let offset = guards.first()?.offset;
-        let mut first_bytes = 0;
+        let mut first_bytes = 0u128;
         for guard in guards {
             if guard.must_match || guard.offset != offset {
                 return None;
@@ -908,7 +909,7 @@ impl GuardSkip {
         }
         Some(GuardSkip {
             offset,
-            first_bytes,
+            first_bytes: [first_bytes as u64, (first_bytes >> 64) as u64],
         })
     }
 
@@ -916,9 +917,9 @@ impl GuardSkip {
     #[inline]
     fn passes(&self, hay: &str) -> bool {
         // An ASCII byte always starts a character, so the guards would read from it.
-        hay.as_bytes()
-            .get(self.offset)
-            .is_some_and(|&byte| byte < 0x80 && self.first_bytes & (1 << byte) == 0)
+        hay.as_bytes().get(self.offset).is_some_and(|&byte| {
+            byte < 0x80 && (self.first_bytes[usize::from(byte >> 6)] >> (byte & 63)) & 1 == 0
+        })
     }
 }
 
@@ -1566,7 +1567,10 @@ mod tests {
         let skip = standard
             .guard_skip
             .expect("literal negative look-aheads have a shortcut");
-        assert_eq!(skip.first_bytes, (1 << b'_') | (1 << b'f'));
+        assert_eq!(
+            skip.first_bytes,
+            [0, (1 << (b'_' - 64)) | (1 << (b'f' - 64))]
+        );
         assert!(skip.passes("/page"));
         assert!(
             !skip.passes("/_next/data"),

@@ -89,6 +89,21 @@ async fn first_cookie_survives_the_second_ones_redirect() {
 }
 
 #[tokio::test]
+async fn an_invalid_later_step_makes_the_whole_chain_a_500() {
+    async fn bad_header(_: ProxyRequest) -> ProxyResponse {
+        ProxyResponse::next()
+            .request_header("x-ok", "1")
+            .header("bad name", "x")
+    }
+    let app = ProxyLayer::new(chain().then(tag).then(bad_header)).layer(router());
+    let (status, headers, body) = send(app, "/").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!body.contains("x-step"), "the inner service ran: {body}");
+    assert!(headers.get("x-from-first").is_none());
+    assert!(headers.get("set-cookie").is_none());
+}
+
+#[tokio::test]
 async fn the_chain_stops_at_the_first_non_next() {
     let later = Arc::new(AtomicUsize::new(0));
     let counter = later.clone();

@@ -57,9 +57,9 @@ pin_project! {
         // The proxy function is running. Boxed: a matched request allocates anyway, and the
         // future of an unmatched one stays small. (`None` only while it moves on.)
         Deciding { deciding: Option<Pin<Box<Deciding<S, F, B>>>> },
-        // The inner service runs after a next or a rewrite. The decision's box comes along
-        // when it holds response headers or cookies, in its `extras`: they need no
-        // allocation of their own, and do not make this future larger.
+        // The inner service runs after a next or a rewrite. The `Deciding` box comes
+        // along, holding the extras, when there are any (headers, cookies, cache marks):
+        // they need no allocation of their own, and do not make this future larger.
         Inner { #[pin] future: S::Future, decided: Option<Pin<Box<Deciding<S, F, B>>>> },
         // A response of the layer's own.
         Ready { response: Option<Response> },

@@ -30,8 +30,8 @@ pub(crate) enum Step {
 /// service gets.
 #[inline]
 pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts) -> Step {
-    // Taken apart by value: every piece moves once to where it goes, and nothing is left
-    // to drop.
+    // Taken apart by value: every piece moves once to where it goes. The box of the
+    // rarer extras goes on with the cookies, or is freed here when it holds none.
     let ProxyResponse {
         action,
         response_headers,

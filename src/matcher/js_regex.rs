@@ -1077,6 +1077,9 @@ pub(crate) struct Program {
     /// engine's per-call cache lookup, which is most of the cost on short paths.
     /// Built by [`Program::prepare`] for the patterns that run alone (not in a set).
     dfa: Option<Arc<Prepared>>,
+    /// Whether [`Program::prepare`] ran (a pattern over the DFA's size limit has no DFA,
+    /// and is not tried again for every clone).
+    prepared: bool,
     /// [`Prepared::accepts_ascii_paths`], kept here: the test that decides the usual
     /// request then reads no memory outside the entry.
     accepts_ascii_paths: bool,
@@ -1237,6 +1240,7 @@ impl Program {
             return Ok(Program {
                 engine: Engine::Plain(regex),
                 dfa: None,
+                prepared: false,
                 accepts_ascii_paths: false,
                 guards: Vec::new(),
                 guard_skip: None,
@@ -1261,6 +1265,7 @@ impl Program {
                 return Ok(Program {
                     engine: Engine::Plain(regex),
                     dfa: None,
+                    prepared: false,
                     accepts_ascii_paths: false,
                     guard_skip: GuardSkip::of(&guards),
                     guards,
@@ -1279,6 +1284,7 @@ impl Program {
         Ok(Program {
             engine: Engine::Fancy(Box::new(regex)),
             dfa: None,
+            prepared: false,
             accepts_ascii_paths: false,
             guards: Vec::new(),
             guard_skip: None,
@@ -1296,7 +1302,11 @@ impl Program {
     /// Builds the DFA that `is_match` uses, for a pattern that will run on its own (a set
     /// of many patterns does not need one per pattern, and building them costs time).
     pub(crate) fn prepare(&mut self) {
-        if let (Engine::Plain(_), Some(src), None) = (&self.engine, &self.plain_source, &self.dfa) {
+        if self.prepared {
+            return;
+        }
+        self.prepared = true;
+        if let (Engine::Plain(_), Some(src)) = (&self.engine, &self.plain_source) {
             self.dfa = compile_dfa(src);
             self.accepts_ascii_paths = self.dfa.as_ref().is_some_and(|p| p.accepts_ascii_paths);
         }

@@ -469,6 +469,8 @@ pub(crate) enum HeaderList {
 
 impl HeaderList {
     pub(crate) fn push(&mut self, header: ResponseHeader) {
+        // The empty case, the usual one, is written in place: taking the list out first
+        // would add a drop call to every decision that sets a header.
         match self {
             HeaderList::Empty => *self = HeaderList::One(header),
             HeaderList::Many(headers) => headers.push(header),
@@ -483,8 +485,15 @@ impl HeaderList {
 
     /// `later`'s headers after these.
     pub(crate) fn extend(&mut self, later: HeaderList) {
-        for header in later {
-            self.push(header);
+        later.for_each(|header| self.push(header));
+    }
+
+    /// Hands each header to `f`, in order, by value.
+    pub(crate) fn for_each(self, mut f: impl FnMut(ResponseHeader)) {
+        match self {
+            HeaderList::Empty => {}
+            HeaderList::One(header) => f(header),
+            HeaderList::Many(headers) => headers.into_iter().for_each(f),
         }
     }
 
@@ -498,21 +507,6 @@ impl HeaderList {
 
     pub(crate) fn is_empty(&self) -> bool {
         matches!(self, HeaderList::Empty)
-    }
-}
-
-impl IntoIterator for HeaderList {
-    type Item = ResponseHeader;
-    type IntoIter =
-        std::iter::Chain<std::option::IntoIter<ResponseHeader>, std::vec::IntoIter<ResponseHeader>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        let (one, many) = match self {
-            HeaderList::Empty => (None, Vec::new()),
-            HeaderList::One(header) => (Some(header), Vec::new()),
-            HeaderList::Many(headers) => (None, headers),
-        };
-        one.into_iter().chain(many)
     }
 }
 
@@ -554,18 +548,13 @@ impl ResponseExtras {
             let (keep_vary, keep_cache_control) = (proxy_set(&VARY), proxy_set(&CACHE_CONTROL));
             marks.merge_into(headers, keep_vary, keep_cache_control);
         }
-        let put = |headers: &mut HeaderMap, (name, value, append): ResponseHeader| {
+        self.headers.for_each(|(name, value, append)| {
             if append {
                 headers.append(name, value);
             } else {
                 headers.insert(name, value);
             }
-        };
-        match self.headers {
-            HeaderList::Empty => {}
-            HeaderList::One(header) => put(headers, header),
-            HeaderList::Many(list) => list.into_iter().for_each(|header| put(headers, header)),
-        }
+        });
         let Some(more) = self.cookies else {
             return;
         };

@@ -310,6 +310,77 @@ async fn concurrency_permit_is_released_when_the_proxy_answers_itself() {
     assert_eq!(body_string(response).await, "handler");
 }
 
+/// The clone that was polled ready and then answered by the proxy itself gives its permit
+/// back at once, whether the function decided on its first poll or after waiting, so that
+/// another clone is not kept waiting for a request that never reached the inner service.
+#[tokio::test]
+async fn the_ready_clone_gives_its_permit_back_when_the_proxy_answers_itself() {
+    let handler = tower::service_fn(|_req: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::from("handler")))
+    });
+    let deny_at_once = |_: ProxyRequest| async { ProxyResponse::respond(StatusCode::FORBIDDEN) };
+    let deny_after_waiting = |_: ProxyRequest| async {
+        tokio::task::yield_now().await;
+        ProxyResponse::respond(StatusCode::FORBIDDEN)
+    };
+    let inner = OnePermit::new(handler);
+    let at_once = ProxyLayer::new(deny_at_once).layer(inner.clone());
+    let after_waiting = ProxyLayer::new(deny_after_waiting).layer(inner);
+    let mut first_at_once = at_once.clone();
+    let mut first_after_waiting = after_waiting.clone();
+    let mut other = at_once;
+    // Decided on the first poll.
+    ServiceExt::<Request<Body>>::ready(&mut first_at_once)
+        .await
+        .unwrap();
+    let response = first_at_once.call(get_req("/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        ServiceExt::<Request<Body>>::ready(&mut other),
+    )
+    .await
+    .expect("the permit came back after an answer decided at once")
+    .unwrap();
+    drop(other);
+    // Decided after waiting once.
+    ServiceExt::<Request<Body>>::ready(&mut first_after_waiting)
+        .await
+        .unwrap();
+    let response = first_after_waiting.call(get_req("/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mut other = after_waiting;
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        ServiceExt::<Request<Body>>::ready(&mut other),
+    )
+    .await
+    .expect("the permit came back after an answer decided later")
+    .unwrap();
+}
+
+/// A function that is not ready at its first poll (which the layer makes inside `call`) is
+/// woken through the task's own waker when what it waits for arrives.
+#[tokio::test]
+async fn a_function_that_waits_is_woken_by_what_it_waits_for() {
+    let proxy = |_: ProxyRequest| async {
+        let (send, receive) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            send.send("late").unwrap();
+        });
+        let value = receive.await.unwrap();
+        ProxyResponse::next().header("x-waited", value)
+    };
+    let service = ProxyLayer::new(proxy).layer(echo_router());
+    let response = tokio::time::timeout(Duration::from_secs(5), service.oneshot(get_req("/")))
+        .await
+        .expect("the function was woken")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header_values(&response, "x-waited"), ["late"]);
+}
+
 // --- tower-http neighbours -------------------------------------------------------------------
 
 /// CRC-32 (IEEE), as in the gzip trailer.

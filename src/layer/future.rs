@@ -5,7 +5,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -140,7 +140,90 @@ where
         }
     }
 
+    /// Calls the function and polls its future once, here in `call`: most functions decide
+    /// without waiting for anything, and then the request goes on to `inner` (the service
+    /// that was polled ready) at once, and the function's box is reused for the response's
+    /// extras or freed. No clone of `inner`, no `Pending` moved in and out, one state fewer.
+    ///
+    /// The first poll has a waker that does nothing; a future that is not ready is polled
+    /// again with the task's own waker, which is the one it must keep (a future owes its
+    /// wake-up to the waker of its latest poll).
     #[inline]
+    pub(crate) fn decide_at_once(
+        function: &F,
+        request: ProxyRequest,
+        timeout: Option<Duration>,
+        inner: &mut S,
+        head: Arc<Head>,
+        body: B,
+        forward: Forward<B>,
+    ) -> Self
+    where
+        S: Clone,
+    {
+        let Some((future, span)) = start(function, request, &head) else {
+            return Self::respond(internal_error());
+        };
+        let started = span.is_some().then(Instant::now);
+        // The time limit counts from here, not from the second poll.
+        let deadline_at = timeout.map(|limit| tokio::time::Instant::now() + limit);
+        let mut deciding = Box::pin(Deciding {
+            future: Some(future),
+            deadline: None,
+            span,
+            pending: None,
+            extras: None,
+        });
+        let DecidingProj {
+            mut future,
+            deadline,
+            span,
+            pending,
+            ..
+        } = deciding.as_mut().project();
+        let polled = match future.as_mut().as_pin_mut() {
+            Some(running) => in_span(span, || {
+                running.poll(&mut Context::from_waker(Waker::noop()))
+            }),
+            None => Poll::Pending,
+        };
+        let Poll::Ready(result) = polled else {
+            *deadline = deadline_at.map(|at| Box::pin(tokio::time::sleep_until(at)));
+            let inner = std::mem::replace(inner, inner.clone());
+            *pending = Some(Pending {
+                inner,
+                head,
+                body,
+                forward,
+                started,
+            });
+            return Self {
+                state: State::Deciding {
+                    deciding: Some(deciding),
+                },
+            };
+        };
+        future.set(None);
+        let span = span.take();
+        let decided = Decided {
+            result,
+            head,
+            body,
+            forward,
+            span,
+            started,
+        };
+        let state = decided.into_state(inner, deciding);
+        if !matches!(state, State::Inner { .. }) {
+            // Not called: give up what `poll_ready` reserved (a concurrency limit's
+            // permit, say), as a dropped request would, rather than hold it in this clone.
+            *inner = inner.clone();
+        }
+        Self { state }
+    }
+
+    /// The function's future, for a function that reads its body first
+    /// (`ProxyLayer::read_body`): it is polled by the response future's loop, right after.
     pub(crate) fn deciding(
         function: &F,
         request: ProxyRequest,
@@ -150,25 +233,8 @@ where
         body: B,
         forward: Forward<B>,
     ) -> Self {
-        // One span per decision, when a subscriber may want it; nothing at all for requests
-        // the matcher skipped. (`info_span!` alone costs about 170 instructions even when
-        // no subscriber listens: with `tracing`'s `log` feature, which axum's default
-        // `tower-log` turns on, it still offers the span's fields to `log`.)
-        let span = if !tracing::level_enabled!(tracing::Level::INFO) {
-            None
-        } else {
-            decision_span(&request, &head)
-        };
-        // A panic while the function builds its future is caught like one inside it.
-        let called = in_span(&span, || {
-            std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request)))
-        });
-        let future = match called {
-            Ok(future) => AssertUnwindSafe(future).catch_unwind(),
-            Err(panic) => {
-                log_panic(&head.parts, &*panic);
-                return Self::respond(internal_error());
-            }
+        let Some((future, span)) = start(function, request, &head) else {
+            return Self::respond(internal_error());
         };
         let started = span.is_some().then(Instant::now);
         Self {
@@ -187,6 +253,37 @@ where
                     extras: None,
                 })),
             },
+        }
+    }
+}
+
+/// The function's future, caught for panics, and the decision's span (`None`: the function
+/// panicked while building its future, which is logged). One span per decision,
+/// when a subscriber may want it; nothing at all for requests the matcher skipped.
+/// (`info_span!` alone costs about 170 instructions even when no subscriber listens: with
+/// `tracing`'s `log` feature, which axum's default `tower-log` turns on, it still offers the
+/// span's fields to `log`.)
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn start<F: ProxyFn>(
+    function: &F,
+    request: ProxyRequest,
+    head: &Head,
+) -> Option<(CatchUnwind<AssertUnwindSafe<F::Future>>, Option<Span>)> {
+    let span = if !tracing::level_enabled!(tracing::Level::INFO) {
+        None
+    } else {
+        decision_span(&request, head)
+    };
+    // A panic while the function builds its future is caught like one inside it.
+    let called = in_span(&span, || {
+        std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request)))
+    });
+    match called {
+        Ok(future) => Some((AssertUnwindSafe(future).catch_unwind(), span)),
+        Err(panic) => {
+            log_panic(&head.parts, &*panic);
+            None
         }
     }
 }
@@ -292,7 +389,7 @@ where
                         deadline,
                         span,
                         pending,
-                        extras: kept,
+                        ..
                     } = deciding.as_mut().project();
                     let Some(running) = future.as_mut().as_pin_mut() else {
                         return Poll::Ready(Ok(internal_error()));
@@ -315,66 +412,105 @@ where
                     future.set(None);
                     *deadline = None;
                     let span = span.take();
-                    let Some(Pending {
-                        mut inner,
-                        head,
-                        body,
-                        forward,
-                        started,
-                    }) = pending.take()
-                    else {
+                    let (Some(mut pending), Some(deciding)) = (pending.take(), slot.take()) else {
                         return Poll::Ready(Ok(internal_error()));
                     };
-                    #[cfg(not(feature = "external"))]
-                    let _ = forward;
-                    let decision = match result {
-                        Ok(output) => output.into_proxy_response(),
-                        Err(panic) => {
-                            log_panic(&head.parts, &*panic);
-                            return Poll::Ready(Ok(internal_error()));
-                        }
+                    let inner = &mut pending.inner;
+                    let decided = Decided {
+                        result,
+                        head: pending.head,
+                        body: pending.body,
+                        forward: pending.forward,
+                        span,
+                        started: pending.started,
                     };
-                    if let (Some(span), Some(started)) = (&span, started) {
-                        record_decision(span, &decision, started);
-                    }
-                    let marks = cache_marks(&head.reads, &decision, &head.parts);
-                    // The function has dropped its request by now, so this rarely copies.
-                    let mut parts = match Arc::try_unwrap(head) {
-                        Ok(head) => head.parts,
-                        Err(shared) => shared.parts.clone(),
-                    };
-                    match outcome::apply(decision, &mut parts) {
-                        Step::Forward(mut extras) => {
-                            extras.mark_for_caches(marks);
-                            let decided = if extras.is_empty() {
-                                None
-                            } else {
-                                *kept = Some(extras);
-                                slot.take()
-                            };
-                            State::Inner {
-                                future: inner.call(Request::from_parts(parts, body)),
-                                decided,
-                            }
-                        }
-                        Step::Respond(mut response) => {
-                            if let Some(marks) = marks {
-                                marks.apply_to_own(response.headers_mut());
-                            }
-                            State::Ready {
-                                response: Some(response),
-                            }
-                        }
-                        #[cfg(feature = "external")]
-                        Step::External(target, mut extras) => {
-                            extras.mark_for_caches(marks);
-                            let request = Request::from_parts(parts, body);
-                            upstream_exchange(request, target, extras, forward, &span)
-                        }
-                    }
+                    decided.into_state(inner, deciding)
                 }
             };
             this.state.set(next);
+        }
+    }
+}
+
+/// A decision the function has made, and what the request needs to go on.
+struct Decided<F: ProxyFn, B> {
+    result: std::thread::Result<F::Output>,
+    head: Arc<Head>,
+    body: B,
+    forward: Forward<B>,
+    span: Option<Span>,
+    started: Option<Instant>,
+}
+
+impl<F: ProxyFn, B> Decided<F, B> {
+    /// The state the decision leads to. `inner` is the service that was polled ready;
+    /// `deciding` is the decision's box, its function's future gone: it carries the
+    /// response's extras when there are any, and is freed when there are none.
+    #[inline]
+    fn into_state<S>(
+        self,
+        inner: &mut S,
+        mut deciding: Pin<Box<Deciding<S, F, B>>>,
+    ) -> State<S, F, B>
+    where
+        S: Service<Request<B>>,
+    {
+        let Decided {
+            result,
+            head,
+            body,
+            forward,
+            span,
+            started,
+        } = self;
+        #[cfg(not(feature = "external"))]
+        let _ = forward;
+        let decision = match result {
+            Ok(output) => output.into_proxy_response(),
+            Err(panic) => {
+                log_panic(&head.parts, &*panic);
+                return State::Ready {
+                    response: Some(internal_error()),
+                };
+            }
+        };
+        if let (Some(span), Some(started)) = (&span, started) {
+            record_decision(span, &decision, started);
+        }
+        let marks = cache_marks(&head.reads, &decision, &head.parts);
+        // The function has dropped its request by now, so this rarely copies.
+        let mut parts = match Arc::try_unwrap(head) {
+            Ok(head) => head.parts,
+            Err(shared) => shared.parts.clone(),
+        };
+        match outcome::apply(decision, &mut parts) {
+            Step::Forward(mut extras) => {
+                extras.mark_for_caches(marks);
+                let decided = if extras.is_empty() {
+                    None
+                } else {
+                    *deciding.as_mut().project().extras = Some(extras);
+                    Some(deciding)
+                };
+                State::Inner {
+                    future: inner.call(Request::from_parts(parts, body)),
+                    decided,
+                }
+            }
+            Step::Respond(mut response) => {
+                if let Some(marks) = marks {
+                    marks.apply_to_own(response.headers_mut());
+                }
+                State::Ready {
+                    response: Some(response),
+                }
+            }
+            #[cfg(feature = "external")]
+            Step::External(target, mut extras) => {
+                extras.mark_for_caches(marks);
+                let request = Request::from_parts(parts, body);
+                upstream_exchange(request, target, extras, forward, &span)
+            }
         }
     }
 }

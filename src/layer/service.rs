@@ -167,16 +167,15 @@ where
             LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
             LazyDecision::Run(matched) => matched,
         };
-        let inner = self.take_ready_inner();
         let (parts, body) = request.into_parts();
         let head = Head::new(parts);
         let proxy_request =
             ProxyRequest::new(Arc::clone(&head), matched, Arc::clone(&self.settings));
-        ResponseFuture::deciding(
+        ResponseFuture::decide_at_once(
             &self.function,
             proxy_request,
             self.settings.timeout,
-            inner,
+            &mut self.inner,
             head,
             body,
             Forward::new(&self.settings, to_body),

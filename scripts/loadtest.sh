@@ -5,6 +5,10 @@
 #   PIN=0 bash scripts/loadtest.sh ...             (server and wrk share the cores instead)
 #   VARIANTS="bare proxy from_fn bare_header" bash scripts/loadtest.sh 40 2
 #                                                  (only these: more rounds in the same time)
+#   BEFORE=/tmp/before VARIANTS="bare proxy" bash scripts/loadtest.sh 150 1
+#                                                  (adds `before`: the `proxy` variant of
+#                                                  another build, e.g. the last commit's,
+#                                                  copied from target/release/examples)
 #
 # Each variant's server starts once and stays up for the whole run (idle while another is
 # measured). The servers run on one core with one tokio worker, wrk (Debian's package) on the other
@@ -39,6 +43,7 @@ if [ -n "${VARIANTS:-}" ]; then
   [ ${#chosen[@]} -gt 0 ] || { echo "VARIANTS=$VARIANTS names none of: ${variants[*]%%:*}" >&2; exit 2; }
   variants=("${chosen[@]}")
 fi
+[ -z "${BEFORE:-}" ] || variants+=(before:/page)
 
 # One server per variant of bench_server, started once and kept for the whole run (idle
 # while another is measured): no start-up inside a measured window, and the rounds go
@@ -48,7 +53,9 @@ servers() { for entry in "${variants[@]}"; do local v=${entry%%:*}; v=${v%_stati
 trap 'for pid in "${pid_of[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
 for variant in $(servers); do
   port=$((20000 + RANDOM % 20000))
-  VARIANT=$variant ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=$workers "${server_cpu[@]}" "$bin" >/dev/null 2>&1 &
+  exe=$bin as=$variant
+  [ "$variant" != before ] || { exe=$BEFORE; as=proxy; }
+  VARIANT=$as ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=$workers "${server_cpu[@]}" "$exe" >/dev/null 2>&1 &
   pid_of[$variant]=$!; port_of[$variant]=$port
   for _ in $(seq 1 50); do
     (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
@@ -112,6 +119,8 @@ for name, by_round in rps.items():
 pairs = [
     ("proxy", "bare", "target >= 0.95"),
     ("proxy", "from_fn", "target >= 1.0"),
+    ("proxy", "before", "this build's layer against BEFORE's"),
+    ("before", "bare", "BEFORE's layer"),
     ("bare_header", "bare", "the header alone, set by the handlers: no middleware"),
     ("proxy", "bare_header", "the layer alone: both send the header"),
     ("proxy_static", "bare_static", "unmatched requests"),

@@ -213,13 +213,13 @@ where
             span,
             started,
         };
-        let state = decided.into_state(inner, deciding);
-        if !matches!(state, State::Inner { .. }) {
-            // Not called: give up what `poll_ready` reserved (a concurrency limit's
-            // permit, say), as a dropped request would, rather than hold it in this clone.
-            *inner = inner.clone();
+        // When `inner` is not called, what its `poll_ready` reserved (a concurrency limit's
+        // permit, say) is given up, as a dropped request would, rather than held in this
+        // clone.
+        let release: fn(&mut S) = |inner| *inner = inner.clone();
+        Self {
+            state: decided.into_state(inner, deciding, Some(release)),
         }
-        Self { state }
     }
 
     /// The function's future, for a function that reads its body first
@@ -424,7 +424,7 @@ where
                         span,
                         started: pending.started,
                     };
-                    decided.into_state(inner, deciding)
+                    decided.into_state(inner, deciding, None)
                 }
             };
             this.state.set(next);
@@ -443,14 +443,16 @@ struct Decided<F: ProxyFn, B> {
 }
 
 impl<F: ProxyFn, B> Decided<F, B> {
-    /// The state the decision leads to. `inner` is the service that was polled ready;
-    /// `deciding` is the decision's box, its function's future gone: it carries the
-    /// response's extras when there are any, and is freed when there are none.
-    #[inline]
+    /// The state the decision leads to. `inner` is the service that was polled ready
+    /// (`release_unused` runs on it when the decision does not call it); `deciding` is the
+    /// decision's box, its function's future gone: it carries the response's extras when
+    /// there are any, and is freed when there are none.
+    #[inline(always)]
     fn into_state<S>(
         self,
         inner: &mut S,
         mut deciding: Pin<Box<Deciding<S, F, B>>>,
+        release_unused: Option<fn(&mut S)>,
     ) -> State<S, F, B>
     where
         S: Service<Request<B>>,
@@ -480,10 +482,14 @@ impl<F: ProxyFn, B> Decided<F, B> {
         let marks = cache_marks(&head.reads, &decision, &head.parts);
         // The function has dropped its request by now, so this rarely copies.
         let mut parts = match Arc::try_unwrap(head) {
-            Ok(head) => head.parts,
+            Ok(Head { parts, .. }) => parts,
             Err(shared) => shared.parts.clone(),
         };
-        match outcome::apply(decision, &mut parts) {
+        let step = outcome::apply(decision, &mut parts);
+        if let (false, Some(release)) = (matches!(step, Step::Forward(_)), release_unused) {
+            release(inner);
+        }
+        match step {
             Step::Forward(mut extras) => {
                 extras.mark_for_caches(marks);
                 let decided = if extras.is_empty() {

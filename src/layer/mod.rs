@@ -57,6 +57,11 @@ pub use service::ProxyService;
 /// next, redirect and respond work, but a rewrite cannot reach another route, so the layer
 /// answers 500 and logs how to mount it.
 ///
+/// The function is called, and its future polled once, inside the service's `call`: a
+/// function that decides without waiting for anything (most of them) has decided before
+/// `call` returns, and a `next` or a rewrite calls the inner service right there. A
+/// function that waits is polled on by the response future, as any future is.
+///
 /// [`ProxyResponse`]: crate::ProxyResponse
 #[must_use]
 pub struct ProxyLayer<F, M = Streamed> {

@@ -10,14 +10,14 @@
 #                                                  another build, e.g. the last commit's,
 #                                                  copied from target/release/examples)
 #
-# Each variant's server starts once and stays up for the whole run (idle while another is
-# measured). The servers run on one core with one tokio worker, wrk (Debian's package) on the other
-# with one thread and 64 connections: the server's own cost per request sets the
-# throughput, and the two do not trade cores. Variants are alternated round by round (in
-# reverse every other round), so that drift on the machine falls on all of them alike, and
-# each ratio is taken within a round: the script prints the median of the per-round ratios
-# and their spread, for throughput and for the server's CPU time per request, with a 95%
-# bootstrap interval for each median (resampling the rounds).
+# Each variant's server stays up for a block of rounds (BLOCK, default 10; idle while another
+# is measured), then all are started anew. The servers run on one core with one tokio
+# worker, wrk (Debian's package) on the other with one thread and 64 connections, so that
+# the two do not trade cores. Variants are alternated round by round (in reverse every
+# other round), so that drift on the machine falls on all of them alike, and each ratio is
+# taken within a round: the script prints the median of the per-round ratios and their
+# spread, for throughput and for the server's CPU time per request, with a 95% bootstrap
+# interval for each median (resampling whole blocks).
 # (On a machine with one core, both share it.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,23 +45,31 @@ if [ -n "${VARIANTS:-}" ]; then
 fi
 [ -z "${BEFORE:-}" ] || variants+=(before:/page)
 
-# One server per variant of bench_server, started once and kept for the whole run (idle
-# while another is measured): no start-up inside a measured window, and the rounds go
-# faster. `proxy_static` is the `proxy` server asked for a static path, and so on.
+# One server per variant of bench_server, kept up for a block of rounds (idle while another
+# is measured): no start-up inside a measured window. Every block starts new servers,
+# because a process carries effects of its own through all its rounds (where the binary and
+# its heap land in memory, ASLR): with one process per variant for the whole run, those
+# would weigh on every round alike and the interval would not show them. The interval below
+# resamples whole blocks for that reason. `proxy_static` is the `proxy` server asked for a
+# static path, and so on.
+block=${BLOCK:-10}
 declare -A port_of pid_of
 servers() { for entry in "${variants[@]}"; do local v=${entry%%:*}; v=${v%_static}; echo "${v%_target}"; done | sort -u; }
-trap 'for pid in "${pid_of[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
-for variant in $(servers); do
-  port=$((20000 + RANDOM % 20000))
-  exe=$bin as=$variant
-  [ "$variant" != before ] || { exe=$BEFORE; as=proxy; }
-  VARIANT=$as ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=$workers "${server_cpu[@]}" "$exe" >/dev/null 2>&1 &
-  pid_of[$variant]=$!; port_of[$variant]=$port
-  for _ in $(seq 1 50); do
-    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
-    sleep 0.1
+stop_servers() { for pid in "${pid_of[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
+trap stop_servers EXIT
+start_servers() {
+  stop_servers
+  for variant in $(servers); do
+    local port=$((20000 + RANDOM % 20000)) exe=$bin as=$variant
+    [ "$variant" != before ] || { exe=$BEFORE; as=proxy; }
+    VARIANT=$as ADDR=127.0.0.1:$port TOKIO_WORKER_THREADS=$workers "${server_cpu[@]}" "$exe" >/dev/null 2>&1 &
+    pid_of[$variant]=$!; port_of[$variant]=$port
+    for _ in $(seq 1 50); do
+      (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+      sleep 0.1
+    done
   done
-done
+}
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # user, system: clock ticks
@@ -77,13 +85,17 @@ run() {
     /Requests\/sec/ {rps = $2}
     END {printf "%s %.3f %.3f\n", rps, cpu / ticks * 1e6 / requests, user / ticks * 1e6 / requests}'
 }
-for entry in "${variants[@]}"; do # warm-up, not recorded
-  name=${entry%%:*}; variant=${name%_static}; variant=${variant%_target}
-  run "$variant" "${entry#*:}" 1 >/dev/null
-done
+warm_up() { # not recorded
+  for entry in "${variants[@]}"; do
+    local name=${entry%%:*} variant
+    variant=${name%_static}; variant=${variant%_target}
+    run "$variant" "${entry#*:}" 1 >/dev/null
+  done
+}
 
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
+  if [ $(((round - 1) % block)) -eq 0 ]; then start_servers; warm_up; fi
   # Every other round runs the variants in reverse, so that no variant always goes first.
   order=("${variants[@]}")
   if [ $((round % 2)) -eq 0 ]; then
@@ -93,23 +105,26 @@ for round in $(seq 1 "$rounds"); do
     name=${entry%%:*}; path=${entry#*:}
     variant=${name%_static}; variant=${variant%_target}
     read -r rps cpu user < <(run "$variant" "$path" "$seconds")
-    echo "$round $name $rps $cpu $user" >>"$results"
+    echo "$round $name $rps $cpu $user $(((round - 1) / block))" >>"$results"
     echo "round $round $name $path: $rps req/s, $cpu us of server CPU per request ($user in user space)"
   done
 done
 
 echo
-echo "$rounds rounds of ${seconds}s per variant (wrk -t1 -c64; $setup)," \
+echo "$rounds rounds of ${seconds}s per variant, new servers every $block rounds (wrk -t1 -c64; $setup)," \
   "$(nproc) cores, $(date -u +'%F %H:%M') UTC:"
 python3 - "$results" <<'EOF'
 import random, statistics, sys
 from collections import defaultdict
 rps, cpu, user = defaultdict(dict), defaultdict(dict), defaultdict(dict)
+blocks = defaultdict(list)  # block -> its rounds
 for line in open(sys.argv[1]):
-    round_, name, value, micros, user_micros = line.split()
+    round_, name, value, micros, user_micros, block = line.split()
     rps[name][round_] = float(value)
     cpu[name][round_] = float(micros)
     user[name][round_] = float(user_micros)
+    if round_ not in blocks[block]:
+        blocks[block].append(round_)
 # The kernel's share (loopback TCP) is most of a request's CPU here and the noisiest part;
 # user space is where the variants differ, so its medians are printed too.
 for name, by_round in rps.items():
@@ -129,31 +144,38 @@ pairs = [
 ]
 pairs = [p for p in pairs if p[0] in rps and p[1] in rps]
 rng = random.Random(7)
-def interval(values):
-    # 95% bootstrap interval of the median: the rounds resampled with replacement.
-    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(2000))
+def interval(by_round):
+    # 95% bootstrap interval of the median: whole blocks resampled with replacement (the
+    # rounds of one block share their servers), then the median of their rounds.
+    groups = [[by_round[r] for r in rounds] for rounds in blocks.values()]
+    def resampled():
+        return [v for group in rng.choices(groups, k=len(groups)) for v in group]
+    medians = sorted(statistics.median(resampled()) for _ in range(2000))
     return medians[50], medians[1949]
 print("throughput ratios (median of the per-round ratios, 95% interval of that median,")
 print("[lowest, highest] round; mean over mean):")
 for a, b, target in pairs:
-    per_round = [rps[a][r] / rps[b][r] for r in rps[a]]
+    per_round = {r: rps[a][r] / rps[b][r] for r in rps[a]}
     of_means = statistics.mean(rps[a].values()) / statistics.mean(rps[b].values())
     low, high = interval(per_round)
+    per_round = list(per_round.values())
     label = f"{a} / {b}"
     print(f"  {label:<30} = {statistics.median(per_round):.3f} ({low:.3f}-{high:.3f}) "
           f"[{min(per_round):.3f}, {max(per_round):.3f}]; {of_means:.3f}   ({target})")
 print("the same from server CPU per request (B's CPU / A's: the throughput one core sustains;")
 print("less sensitive to what else the machine runs):")
 for a, b, target in pairs:
-    per_round = [cpu[b][r] / cpu[a][r] for r in cpu[a]]
+    per_round = {r: cpu[b][r] / cpu[a][r] for r in cpu[a]}
     low, high = interval(per_round)
+    per_round = list(per_round.values())
     label = f"{a} / {b}"
     print(f"  {label:<30} = {statistics.median(per_round):.3f} ({low:.3f}-{high:.3f}) "
           f"[{min(per_round):.3f}, {max(per_round):.3f}]   ({target})")
 print("user-space CPU per request, A minus B in ns (median of per-round differences, 95% interval):")
 for a, b, target in pairs:
-    per_round = [(user[a][r] - user[b][r]) * 1000 for r in user[a]]
+    per_round = {r: (user[a][r] - user[b][r]) * 1000 for r in user[a]}
     low, high = interval(per_round)
+    per_round = list(per_round.values())
     label = f"{a} - {b}"
     print(f"  {label:<30} = {statistics.median(per_round):+.0f} ({low:+.0f} to {high:+.0f})")
 EOF

@@ -98,9 +98,14 @@ pub(crate) struct AfterReading<S, F, B> {
     pub(crate) forward: Forward<B>,
 }
 
-/// What waits while the proxy function runs.
+/// What waits while the proxy function runs: the service to call, and the request.
 struct Pending<S, B> {
     inner: S,
+    held: Held<B>,
+}
+
+/// The request while the function decides on it, and when it was called.
+struct Held<B> {
     head: Arc<Head>,
     body: B,
     forward: Forward<B>,
@@ -164,7 +169,12 @@ where
         let Some((future, span)) = start(function, request, &head) else {
             return Self::respond(internal_error());
         };
-        let started = span.is_some().then(Instant::now);
+        let held = Held {
+            head,
+            body,
+            forward,
+            started: span.is_some().then(Instant::now),
+        };
         // The time limit counts from here, not from the second poll.
         let deadline_at = timeout.map(|limit| tokio::time::Instant::now() + limit);
         let mut deciding = Box::pin(Deciding {
@@ -190,13 +200,7 @@ where
         let Poll::Ready(result) = polled else {
             *deadline = deadline_at.map(|at| Box::pin(tokio::time::sleep_until(at)));
             let inner = std::mem::replace(inner, inner.clone());
-            *pending = Some(Pending {
-                inner,
-                head,
-                body,
-                forward,
-                started,
-            });
+            *pending = Some(Pending { inner, held });
             return Self {
                 state: State::Deciding {
                     deciding: Some(deciding),
@@ -205,14 +209,7 @@ where
         };
         future.set(None);
         let span = span.take();
-        let decided = Decided {
-            result,
-            head,
-            body,
-            forward,
-            span,
-            started,
-        };
+        let decided = Decided { result, span, held };
         // When `inner` is not called, what its `poll_ready` reserved (a concurrency limit's
         // permit, say) is given up, as a dropped request would, rather than held in this
         // clone.
@@ -245,10 +242,12 @@ where
                     span,
                     pending: Some(Pending {
                         inner,
-                        head,
-                        body,
-                        forward,
-                        started,
+                        held: Held {
+                            head,
+                            body,
+                            forward,
+                            started,
+                        },
                     }),
                     extras: None,
                 })),
@@ -415,16 +414,12 @@ where
                     let (Some(mut pending), Some(deciding)) = (pending.take(), slot.take()) else {
                         return Poll::Ready(Ok(internal_error()));
                     };
-                    let inner = &mut pending.inner;
                     let decided = Decided {
                         result,
-                        head: pending.head,
-                        body: pending.body,
-                        forward: pending.forward,
                         span,
-                        started: pending.started,
+                        held: pending.held,
                     };
-                    decided.into_state(inner, deciding, None)
+                    decided.into_state(&mut pending.inner, deciding, None)
                 }
             };
             this.state.set(next);
@@ -435,11 +430,8 @@ where
 /// A decision the function has made, and what the request needs to go on.
 struct Decided<F: ProxyFn, B> {
     result: std::thread::Result<F::Output>,
-    head: Arc<Head>,
-    body: B,
-    forward: Forward<B>,
     span: Option<Span>,
-    started: Option<Instant>,
+    held: Held<B>,
 }
 
 impl<F: ProxyFn, B> Decided<F, B> {
@@ -459,11 +451,14 @@ impl<F: ProxyFn, B> Decided<F, B> {
     {
         let Decided {
             result,
-            head,
-            body,
-            forward,
             span,
-            started,
+            held:
+                Held {
+                    head,
+                    body,
+                    forward,
+                    started,
+                },
         } = self;
         #[cfg(not(feature = "external"))]
         let _ = forward;

@@ -135,6 +135,11 @@ impl<F: ProxyFn> ProxyFn for When<F> {
                     ProxyResponse::respond(error_response(StatusCode::BAD_REQUEST, "Bad Request"))
                 })
             }
+            Decision::PathTooLong => {
+                return Box::pin(async {
+                    ProxyResponse::respond(error_response(StatusCode::URI_TOO_LONG, "URI Too Long"))
+                })
+            }
             Decision::Run(matched) => matched.into_params(),
         };
         let mut merged = request.params().clone();

@@ -72,7 +72,9 @@ pub mod matcher;
 mod request;
 mod response;
 pub mod rules;
+mod settings;
 pub mod testing;
+mod url_safety;
 
 pub use background::{BackgroundTasks, TaskOutcome};
 pub use function::{IntoProxyResponse, ProxyFn};
@@ -83,6 +85,7 @@ pub use layer::{
 pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;
+pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};
 
 /// The [`cookie`](https://docs.rs/cookie) crate, re-exported for building response cookies.
 pub use cookie;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
-use http::header::{HeaderName, COOKIE, HOST};
+use http::header::{HeaderName, COOKIE};
 use http::request::Parts;
 use http::{Extensions, HeaderMap, Method, Uri};
 use url::Url;
@@ -15,8 +15,9 @@ use url::Url;
 use crate::background::BackgroundTasks;
 use crate::background::TaskOutcome;
 use crate::context::{Geo, RequestContext};
-use crate::layer::Settings;
 use crate::matcher::{Deferred, Params};
+use crate::settings::Settings;
+use crate::url_safety::request_url;
 
 /// The request as the proxy function sees it: method, URL, headers, cookies, the client's
 /// address, the matcher's captured parameters and the request extensions.
@@ -44,10 +45,6 @@ pub struct ProxyRequest {
     /// copy go to (`None`: this request's own).
     reads_root: Option<Arc<Head>>,
     deferred: Option<Deferred>,
-    /// The layer's matcher (for the captures), background tasks, trusted proxies and
-    /// geolocation sources, behind one handle: a matched request clones one `Arc` for all
-    /// of them (each clone and drop is an atomic operation on the hot path).
-    settings: Arc<Settings>,
     body: Option<Bytes>,
     /// What the accessors work out on first use, boxed when the first of them is asked
     /// for: the request is moved several times on its way into the function's future, and
@@ -65,16 +62,11 @@ struct Derived {
 }
 
 impl ProxyRequest {
-    pub(crate) fn new(
-        head: Arc<Head>,
-        deferred: Option<Deferred>,
-        settings: Arc<Settings>,
-    ) -> Self {
+    pub(crate) fn new(head: Arc<Head>, deferred: Option<Deferred>) -> Self {
         Self {
             head,
             reads_root: None,
             deferred,
-            settings,
             body: None,
             derived: OnceLock::new(),
         }
@@ -107,7 +99,7 @@ impl ProxyRequest {
     /// ```
     pub fn from_request<B>(request: http::Request<B>) -> Self {
         let (parts, _body) = request.into_parts();
-        Self::new(Head::new(parts), None, Arc::default())
+        Self::new(Head::new(parts, Arc::default()), None)
     }
 
     /// The same request with these captured parameters (for tests).
@@ -185,12 +177,29 @@ impl ProxyRequest {
         &self.head.parts.extensions
     }
 
-    /// The full URL of the request (`request.nextUrl`), built from the `Host` header (or the
-    /// URI's authority) and the path and query. The scheme is the URI's, else `http`.
+    /// The full URL of the request (`request.nextUrl`).
+    ///
+    /// Its path and query are the request target's, as the router reads them. Its origin is
+    /// one declared with [`ProxyLayer::with_origin`] when there are any; otherwise the
+    /// request's authority (the request target's, else `Host`), parsed strictly, with the
+    /// target's scheme, else `http`. The layer answers `400` without calling the function
+    /// for a request whose authority does not parse or whose path the URL parser would
+    /// change (a dot segment, a `\`); a request built by hand with
+    /// [`from_request`](Self::from_request) gets `http://localhost` in that case.
+    ///
+    /// [`ProxyLayer::with_origin`]: crate::ProxyLayer::with_origin
     pub fn url(&self) -> &Url {
-        self.derived()
-            .url
-            .get_or_init(|| request_url(&self.head.parts))
+        self.derived().url.get_or_init(|| {
+            let parts = &self.head.parts;
+            request_url(&parts.uri, &parts.headers, &self.head.settings.origins).unwrap_or_else(
+                |_| {
+                    let mut url = Url::parse("http://localhost/").expect("a valid literal URL");
+                    url.set_path(parts.uri.path());
+                    url.set_query(parts.uri.query());
+                    url
+                },
+            )
+        })
     }
 
     /// A copy of the URL to edit (`request.nextUrl.clone()`).
@@ -231,7 +240,7 @@ impl ProxyRequest {
     pub fn params(&self) -> &Params {
         self.derived()
             .params
-            .get_or_init(|| match (&self.deferred, &self.settings.matcher) {
+            .get_or_init(|| match (&self.deferred, &self.head.settings.matcher) {
                 (Some(deferred), Some(matcher)) => deferred.params(matcher, &self.head_only()),
                 _ => Params::default(),
             })
@@ -261,7 +270,7 @@ impl ProxyRequest {
         F: std::future::Future + Send + 'static,
         F::Output: TaskOutcome,
     {
-        self.settings.tasks.spawn(work);
+        self.head.settings.tasks.spawn(work);
     }
 
     /// The same request with edited headers and added extensions (the next function of a
@@ -269,8 +278,8 @@ impl ProxyRequest {
     pub(crate) fn edited(&self, edit: impl FnOnce(&mut Parts)) -> Self {
         let mut parts = self.head.parts.clone();
         edit(&mut parts);
-        let mut request = Self::new(Head::new(parts), None, Arc::clone(&self.settings))
-            .with_params(self.params().clone());
+        let head = Head::new(parts, Arc::clone(&self.head.settings));
+        let mut request = Self::new(head, None).with_params(self.params().clone());
         request.body = self.body.clone();
         // Later functions of a chain decide for the same response.
         request.reads_root = Some(Arc::clone(self.reads_root.as_ref().unwrap_or(&self.head)));
@@ -288,7 +297,7 @@ impl ProxyRequest {
 
     /// The source of the matcher entry that selected this request (empty without one).
     pub(crate) fn matched_source(&self) -> &str {
-        match (&self.deferred, &self.settings.matcher) {
+        match (&self.deferred, &self.head.settings.matcher) {
             (Some(deferred), Some(matcher)) => deferred.source(matcher),
             _ => "",
         }
@@ -326,7 +335,7 @@ impl ProxyRequest {
     pub fn client_ip(&self) -> Option<IpAddr> {
         *self.derived().context.client_ip.get_or_init(|| {
             let peer = self.client_addr().map(|addr| addr.ip());
-            match &self.settings.context {
+            match &self.head.settings.context {
                 Some(config) if config.proxies.trusts_any() => {
                     config.proxies.client_ip(peer, self.headers())
                 }
@@ -347,7 +356,7 @@ impl ProxyRequest {
             .context
             .geo
             .get_or_init(|| {
-                let config = self.settings.context.as_ref()?;
+                let config = self.head.settings.context.as_ref()?;
                 let from_cdn = config
                     .cdn
                     .and_then(|cdn| cdn.geo_with(|name| self.headers().get(name)));
@@ -398,18 +407,22 @@ impl ProxyRequest {
 
 /// The request's method, URI, headers and extensions, shared by the [`ProxyRequest`] the
 /// function holds and the layer that takes them back afterwards, with the log of what the
-/// function read: one allocation for both.
+/// function read and the layer's settings: one allocation for all of them.
 #[derive(Debug)]
 pub(crate) struct Head {
     pub(crate) parts: Parts,
     pub(crate) reads: ReadLog,
+    /// The layer's matcher (for the captures), origins, background tasks, trusted proxies
+    /// and geolocation sources: what the request reads and what its decision needs.
+    pub(crate) settings: Arc<Settings>,
 }
 
 impl Head {
-    pub(crate) fn new(parts: Parts) -> Arc<Self> {
+    pub(crate) fn new(parts: Parts, settings: Arc<Settings>) -> Arc<Self> {
         Arc::new(Head {
             parts,
             reads: ReadLog::default(),
+            settings,
         })
     }
 }
@@ -465,25 +478,6 @@ impl ReadLog {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
-}
-
-pub(crate) fn request_url(parts: &Parts) -> Url {
-    url_of(&parts.uri, &parts.headers)
-}
-
-/// The absolute URL of a request from its URI and `Host` header (`localhost` when neither
-/// names a host that parses).
-pub(crate) fn url_of(uri: &Uri, headers: &HeaderMap) -> Url {
-    let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    let scheme = uri.scheme_str().unwrap_or("http");
-    let path_and_query = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    Url::parse(&format!("{scheme}://{host}{path_and_query}"))
-        .or_else(|_| Url::parse(&format!("{scheme}://localhost{path_and_query}")))
-        .unwrap_or_else(|_| Url::parse("http://localhost/").expect("a valid literal URL"))
 }
 
 /// The cookies of a request, from every `Cookie` header (`request.cookies`).

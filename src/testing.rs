@@ -44,8 +44,9 @@ pub async fn run<F: ProxyFn, B>(function: &F, request: http::Request<B>) -> Prox
 }
 
 /// Runs `function` on `request` if `matcher` selects it, with the captured parameters;
-/// `None` when the layer would pass the request straight on (or answer 400 for a path that
-/// does not percent-decode).
+/// `None` when the layer would not call the function: it passes the request straight on,
+/// or answers 400 for a path that does not percent-decode, or 414 for one over
+/// [`MAX_PATH_LEN`](crate::matcher::MAX_PATH_LEN).
 pub async fn run_matched<F: ProxyFn, B>(
     function: &F,
     matcher: &Matcher,
@@ -53,7 +54,7 @@ pub async fn run_matched<F: ProxyFn, B>(
 ) -> Option<ProxyResponse> {
     let params = match matcher.decide(&request) {
         Decision::Run(matched) => matched.into_params(),
-        Decision::Skip | Decision::MalformedPath => return None,
+        Decision::Skip | Decision::MalformedPath | Decision::PathTooLong => return None,
     };
     let request = ProxyRequest::from_request(request).with_params(params);
     Some(function.call(request).await.into_proxy_response())

@@ -69,6 +69,11 @@ impl Forwarder {
         }
     }
 
+    /// Whether rewrites to `url`'s origin are forwarded.
+    pub(crate) fn allows(&self, url: &Url) -> bool {
+        self.upstreams.allows(url)
+    }
+
     /// The exchange for one external rewrite, run inside the decision's span.
     pub(crate) fn forward(
         &self,

@@ -317,10 +317,9 @@ where
     /// a streamed request never comes here.
     #[inline(never)]
     fn after_reading(after: AfterReading<S, F, B>, bytes: Bytes, body: B) -> Self {
-        let head = Head::new(after.parts);
         let timeout = after.settings.timeout;
-        let request =
-            ProxyRequest::new(Arc::clone(&head), after.matched, after.settings).with_body(bytes);
+        let head = Head::new(after.parts, after.settings);
+        let request = ProxyRequest::new(Arc::clone(&head), after.matched).with_body(bytes);
         Self::deciding(
             &after.function,
             request,
@@ -476,11 +475,13 @@ impl<F: ProxyFn, B> Decided<F, B> {
         }
         let marks = cache_marks(&head.reads, &decision, &head.parts);
         // The function has dropped its request by now, so this rarely copies.
-        let mut parts = match Arc::try_unwrap(head) {
-            Ok(Head { parts, .. }) => parts,
-            Err(shared) => shared.parts.clone(),
+        let (mut parts, settings) = match Arc::try_unwrap(head) {
+            Ok(Head {
+                parts, settings, ..
+            }) => (parts, settings),
+            Err(shared) => (shared.parts.clone(), Arc::clone(&shared.settings)),
         };
-        let step = outcome::apply(decision, &mut parts);
+        let step = outcome::apply(decision, &mut parts, &settings);
         if let (false, Some(release)) = (matches!(step, Step::Forward(_)), release_unused) {
             release(inner);
         }

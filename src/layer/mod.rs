@@ -12,13 +12,15 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
+use url::Url;
+
 use crate::background::BackgroundTasks;
-use crate::context::{Cdn, ContextConfig, TrustedProxies};
+use crate::context::{Cdn, TrustedProxies};
 use crate::function::ProxyFn;
 use crate::matcher::Matcher;
+use crate::settings::Settings;
 
 pub use future::ResponseFuture;
-pub(crate) use outcome::location;
 pub(crate) use rules::BufferedCopy;
 pub use rules::{RewriteFuture, RewriteService, RulesFuture, RulesLayer, RulesService};
 pub use service::ProxyService;
@@ -90,27 +92,9 @@ pub struct Streamed;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Buffered;
 
-/// Configuration shared by every service a layer builds.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Settings {
-    pub(crate) matcher: Option<Matcher>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) tasks: BackgroundTasks,
-    pub(crate) body_limit: usize,
-    /// Trusted proxies and geolocation sources; `None` until configured.
-    pub(crate) context: Option<Arc<ContextConfig>>,
-    /// The allow-list and client for external rewrites (`ProxyLayer::external`).
-    #[cfg(feature = "external")]
-    pub(crate) forwarder: Option<crate::external::Forwarder>,
-    /// Set by `with_rules` when a 404 rewrite may need the body `read_body` read.
-    pub(crate) keep_body_copy: bool,
-}
-
-impl Settings {
-    fn context_mut(&mut self) -> &mut ContextConfig {
-        Arc::make_mut(self.context.get_or_insert_with(Default::default))
-    }
-}
+/// The longest time limit taken: a deadline further out than this cannot always be
+/// computed (`Instant + Duration::MAX` overflows).
+const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// What an external rewrite needs from the service that took the request: the forwarder, and
 /// the request body made streamable (only a service whose body type allows it has one).
@@ -217,9 +201,64 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
     }
 
     /// Answers `504 Gateway Timeout` (and logs it) when the function runs longer than
-    /// `limit`. Off by default.
+    /// `limit`; by default [`DEFAULT_FUNCTION_TIMEOUT`](crate::DEFAULT_FUNCTION_TIMEOUT),
+    /// 30 s, so that a function that never finishes cannot hold a connection for ever.
+    /// A limit over a year is taken as a year.
     pub fn with_timeout(mut self, limit: Duration) -> Self {
-        self.settings.timeout = Some(limit);
+        self.settings.timeout = Some(limit.min(YEAR));
+        self
+    }
+
+    /// Answers `408 Request Timeout` when reading a matched request's body for
+    /// [`read_body`](ProxyLayer::read_body) takes longer than `limit`; by default
+    /// [`DEFAULT_BODY_TIMEOUT`](crate::DEFAULT_BODY_TIMEOUT), 30 s, so that a client that
+    /// sends its body slowly cannot hold a connection for ever. A limit over a year is taken
+    /// as a year.
+    pub fn with_body_timeout(mut self, limit: Duration) -> Self {
+        self.settings.body_timeout = Some(limit.min(YEAR));
+        self
+    }
+
+    /// Declares `origin` (`https://example.com`) as the application's own; may be called for
+    /// each origin the application answers on.
+    ///
+    /// A request's URL ([`ProxyRequest::url`](crate::ProxyRequest::url)) then has the
+    /// declared origin its authority names, or the first one declared: the client's `Host`
+    /// can no longer choose it. A rewrite to an absolute URL stays in the application only
+    /// when the URL names a declared origin; every other one is external. Without a declared
+    /// origin, the request's own origin (from its strictly parsed authority) counts as the
+    /// application's, except an origin that [`external`](ProxyLayer::external) rewrites go to.
+    /// See SECURITY.md.
+    ///
+    /// # Panics
+    ///
+    /// When `origin` is not an `http` or `https` URL.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
+    ///
+    /// async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    ///     ProxyResponse::rewrite(req.url_for("/home"))
+    /// }
+    ///
+    /// let layer = ProxyLayer::new(proxy)
+    ///     .with_origin("https://example.com".parse().unwrap())
+    ///     .with_origin("https://www.example.com".parse().unwrap());
+    /// # let _ = layer;
+    /// ```
+    #[track_caller]
+    pub fn with_origin(mut self, origin: Url) -> Self {
+        assert!(
+            matches!(origin.scheme(), "http" | "https") && origin.host().is_some(),
+            "ProxyLayer::with_origin takes an http or https origin, not {origin}"
+        );
+        let mut origin = origin;
+        origin.set_path("/");
+        origin.set_query(None);
+        origin.set_fragment(None);
+        let _ = origin.set_username("");
+        let _ = origin.set_password(None);
+        self.settings.origins.push(origin);
         self
     }
 

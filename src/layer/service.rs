@@ -18,6 +18,7 @@ use crate::function::ProxyFn;
 use crate::matcher::LazyDecision;
 use crate::request::{Head, ProxyRequest};
 use crate::response::error_response;
+use crate::url_safety::check_request;
 
 /// The middleware that runs the proxy function; built by [`ProxyLayer`](super::ProxyLayer).
 pub struct ProxyService<S, F, M = Streamed> {
@@ -77,6 +78,23 @@ where
         let clone = self.inner.clone();
         std::mem::replace(&mut self.inner, clone)
     }
+}
+
+/// The `400` for a matched request whose URL cannot be built faithfully (see
+/// [`check_request`]): the function never sees it. `None` for a request that passes.
+fn refused<B>(request: &Request<B>) -> Option<Response> {
+    let refusal = check_request(request.uri(), request.headers()).err()?;
+    tracing::warn!(path = %request.uri().path(), "{}: 400", refusal.reason);
+    Some(error_response(refusal.status, "Bad Request"))
+}
+
+fn uri_too_long<B>(request: &Request<B>) -> Response {
+    tracing::debug!(
+        length = request.uri().path().len(),
+        limit = crate::matcher::MAX_PATH_LEN,
+        "path over the matcher's length limit: 414"
+    );
+    error_response(StatusCode::URI_TOO_LONG, "URI Too Long")
 }
 
 fn bad_request<B>(request: &Request<B>) -> Response {
@@ -165,12 +183,15 @@ where
         let matched = match decision {
             LazyDecision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
             LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            LazyDecision::TooLong => return ResponseFuture::respond(uri_too_long(&request)),
             LazyDecision::Run(matched) => matched,
         };
+        if let Some(refusal) = refused(&request) {
+            return ResponseFuture::respond(refusal);
+        }
         let (parts, body) = request.into_parts();
-        let head = Head::new(parts);
-        let proxy_request =
-            ProxyRequest::new(Arc::clone(&head), matched, Arc::clone(&self.settings));
+        let head = Head::new(parts, Arc::clone(&self.settings));
+        let proxy_request = ProxyRequest::new(Arc::clone(&head), matched);
         ResponseFuture::decide_at_once(
             &self.function,
             proxy_request,
@@ -204,8 +225,12 @@ where
         let matched = match self.select(&request) {
             LazyDecision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
             LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            LazyDecision::TooLong => return ResponseFuture::respond(uri_too_long(&request)),
             LazyDecision::Run(matched) => matched,
         };
+        if let Some(refusal) = refused(&request) {
+            return ResponseFuture::respond(refusal);
+        }
         let inner = self.take_ready_inner();
         let limit = self.settings.body_limit;
         let (mut parts, body) = request.into_parts();
@@ -222,8 +247,23 @@ where
             parts.extensions.insert(copy.clone());
             copy
         });
+        let body_timeout = self.settings.body_timeout;
         let reading = Box::pin(async move {
-            match Limited::new(body, limit).collect().await {
+            let collecting = Limited::new(body, limit).collect();
+            let collected = match body_timeout {
+                Some(limit) => match tokio::time::timeout(limit, collecting).await {
+                    Ok(collected) => collected,
+                    Err(_) => {
+                        tracing::warn!("request body not read within its time limit: 408");
+                        return Err(error_response(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "Request Timeout",
+                        ));
+                    }
+                },
+                None => collecting.await,
+            };
+            match collected {
                 Ok(collected) => {
                     let bytes = collected.to_bytes();
                     if let Some(copy) = copy {

@@ -5,7 +5,7 @@ use http::Request;
 
 use super::config::{Condition, ConditionKind};
 use super::error::MatcherError;
-use super::js_regex::{self, Program};
+use super::js_regex::{self, Program, Undecided};
 use super::{decode_uri_component, Params};
 
 /// A compiled condition.
@@ -70,27 +70,32 @@ impl CompiledCondition {
         })
     }
 
-    /// Whether the condition holds; captures go to `params` when given.
-    pub(crate) fn holds<B>(&self, request: &Request<B>, params: Option<&mut Params>) -> bool {
+    /// Whether the condition holds; captures go to `params` when given. `Err` when its
+    /// expression cannot decide (see `CompiledEntry::holds` for what that means).
+    pub(crate) fn holds<B>(
+        &self,
+        request: &Request<B>,
+        params: Option<&mut Params>,
+    ) -> Result<bool, Undecided> {
         let Some(value) = self.lookup(request) else {
-            return false;
+            return Ok(false);
         };
         if value.is_empty() {
-            return false;
+            return Ok(false);
         }
         match &self.value {
             None => {
                 if let Some(p) = params {
                     p.push(self.key.clone(), value);
                 }
-                true
+                Ok(true)
             }
             Some(program) => {
                 let Some(params) = params else {
                     return program.is_match(&value);
                 };
-                let Some(caps) = program.captures(&value) else {
-                    return false;
+                let Some(caps) = program.captures(&value)? else {
+                    return Ok(false);
                 };
                 let mut named = false;
                 for (name, cap) in program.groups.iter().zip(caps) {
@@ -104,7 +109,7 @@ impl CompiledCondition {
                 if !named && self.kind == ConditionKind::Host {
                     params.push("host".to_owned(), value.clone());
                 }
-                true
+                Ok(true)
             }
         }
     }
@@ -399,8 +404,8 @@ mod tests {
             let c = cond(*kind, *key, *value);
             let r = req(uri, headers);
             let mut p = Params::default();
-            assert_eq!(c.holds(&r, Some(&mut p)), *holds, "{name}");
-            assert_eq!(c.holds(&r, None), *holds, "{name} (no captures)");
+            assert_eq!(c.holds(&r, Some(&mut p)), Ok(*holds), "{name}");
+            assert_eq!(c.holds(&r, None), Ok(*holds), "{name} (no captures)");
             let got: Vec<(&str, &str)> = p.iter().collect();
             assert_eq!(got, *captured, "{name}");
         }

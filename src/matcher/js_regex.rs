@@ -1062,6 +1062,13 @@ fn sequences(body: &Node) -> Option<Vec<Sequence>> {
     }
 }
 
+/// A match the engine could not decide: fancy-regex gave up at its backtracking limit.
+///
+/// Never read as "no match": each caller decides in the direction that keeps the proxy
+/// running (see `CompiledEntry::holds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Undecided;
+
 /// The engine running a compiled expression.
 #[derive(Debug, Clone)]
 pub(crate) enum Engine {
@@ -1330,7 +1337,7 @@ impl Program {
     /// holds no space or control character but DEL) skips the automaton when the pattern
     /// accepts all of those.
     #[inline]
-    pub(crate) fn is_match_request_path(&self, path: &str) -> bool {
+    pub(crate) fn is_match_request_path(&self, path: &str) -> Result<bool, Undecided> {
         self.is_match_with(path, true)
     }
 
@@ -1341,16 +1348,16 @@ impl Program {
     }
 
     /// Whether the expression matches somewhere in `hay`.
-    pub(crate) fn is_match(&self, hay: &str) -> bool {
+    pub(crate) fn is_match(&self, hay: &str) -> Result<bool, Undecided> {
         self.is_match_with(hay, false)
     }
 
     #[inline]
-    fn is_match_with(&self, hay: &str, request_path: bool) -> bool {
+    fn is_match_with(&self, hay: &str, request_path: bool) -> Result<bool, Undecided> {
         match &self.engine {
             // The lifted look-aheads first: they are literal prefix tests that reject the
             // excluded paths (`/_next/static/...`) before the automaton reads a byte.
-            Engine::Plain(r) => {
+            Engine::Plain(r) => Ok({
                 self.guards_pass(hay)
                     && match &self.dfa {
                         Some(_)
@@ -1367,35 +1374,29 @@ impl Program {
                             .map_or_else(|_| r.is_match(hay), |m| m.is_some()),
                         None => r.is_match(hay),
                     }
-            }
-            // A backtracking limit hit counts as no match.
-            Engine::Fancy(r) => r.is_match(hay).unwrap_or(false),
+            }),
+            // The only error fancy-regex gives at match time is its backtracking limit
+            // (guarded by `tests/fail_closed.rs`).
+            Engine::Fancy(r) => r.is_match(hay).map_err(|_| Undecided),
         }
     }
 
     /// The groups of the first match: `None` when no match, else one slot
     /// per group (group 1 first).
-    pub(crate) fn captures<'h>(&self, hay: &'h str) -> Option<Vec<Option<&'h str>>> {
+    pub(crate) fn captures<'h>(
+        &self,
+        hay: &'h str,
+    ) -> Result<Option<Vec<Option<&'h str>>>, Undecided> {
+        let groups = 1..=self.groups.len();
         match &self.engine {
-            Engine::Plain(r) => {
-                let caps = r.captures(hay)?;
-                if !self.guards_pass(hay) {
-                    return None;
-                }
-                Some(
-                    (1..=self.groups.len())
-                        .map(|i| caps.get(i).map(|m| m.as_str()))
-                        .collect(),
-                )
-            }
-            Engine::Fancy(r) => {
-                let caps = r.captures(hay).ok()??;
-                Some(
-                    (1..=self.groups.len())
-                        .map(|i| caps.get(i).map(|m| m.as_str()))
-                        .collect(),
-                )
-            }
+            Engine::Plain(r) => Ok(r
+                .captures(hay)
+                .filter(|_| self.guards_pass(hay))
+                .map(|caps| groups.map(|i| caps.get(i).map(|m| m.as_str())).collect())),
+            Engine::Fancy(r) => Ok(r
+                .captures(hay)
+                .map_err(|_| Undecided)?
+                .map(|caps| groups.map(|i| caps.get(i).map(|m| m.as_str())).collect())),
         }
     }
 }
@@ -1484,7 +1485,7 @@ mod tests {
         for (name, src, hay, expected) in rows {
             assert_eq!(
                 compile(src).is_match(hay),
-                *expected,
+                Ok(*expected),
                 "{name}: /{src}/ on {hay:?}"
             );
         }
@@ -1518,10 +1519,10 @@ mod tests {
         assert!(p.is_plain());
         assert_eq!(p.guards.len(), 1);
         assert_eq!(p.guards[0].offset, 1);
-        assert!(!p.is_match("/api/x"));
-        assert!(p.is_match("/about"));
-        assert_eq!(p.captures("/about").unwrap(), vec![Some("about")]);
-        assert!(p.captures("/favicon.ico").is_none());
+        assert_eq!(p.is_match("/api/x"), Ok(false));
+        assert_eq!(p.is_match("/about"), Ok(true));
+        assert_eq!(p.captures("/about"), Ok(Some(vec![Some("about")])));
+        assert_eq!(p.captures("/favicon.ico"), Ok(None));
     }
 
     #[test]
@@ -1695,10 +1696,10 @@ mod tests {
             for path in paths {
                 assert_eq!(
                     ours.is_match(path),
-                    fancy.is_match(path).unwrap(),
+                    Ok(fancy.is_match(path).unwrap()),
                     "{src} on {path:?}"
                 );
-                let a = ours.captures(path);
+                let a = ours.captures(path).unwrap();
                 let b = fancy.captures(path).unwrap().map(|c| {
                     (1..c.len())
                         .map(|i| c.get(i).map(|m| m.as_str()))

@@ -11,7 +11,12 @@
 //! To resist bypasses, a path is tested as sent, percent-decoded, and with
 //! empty segments (`//`) collapsed; any form that matches counts. A path that
 //! did not match as sent and is not valid percent-encoded UTF-8 gives
-//! [`Decision::MalformedPath`].
+//! [`Decision::MalformedPath`]; a path longer than [`MAX_PATH_LEN`] gives
+//! [`Decision::PathTooLong`] before any expression runs.
+//!
+//! The matcher fails closed: an entry whose expression cannot be decided (a look-around
+//! pattern that reaches fancy-regex's backtracking limit) counts as matching, so the
+//! proxy function runs rather than being skipped.
 //!
 //! ```
 //! use tower_proxy_fn::matcher::{Decision, Matcher};
@@ -62,10 +67,15 @@ pub use config::{Condition, ConditionKind, MatcherConfig, MatcherEntry};
 pub use error::MatcherError;
 
 use condition::CompiledCondition;
-use js_regex::Program;
+use js_regex::{Program, Undecided};
 
 /// The longest source accepted, in characters.
 const MAX_SOURCE_LEN: usize = 4096;
+
+/// The longest request path, in bytes, that a matcher tests. A longer one is not tested
+/// at all ([`Decision::PathTooLong`]; the layer answers `414 URI Too Long`): with the
+/// backtracking limit of a look-around pattern, this bounds the time of one decision.
+pub const MAX_PATH_LEN: usize = 8 * 1024;
 
 /// Compiled Next.js `config.matcher`. Cheap to clone (shared).
 #[derive(Clone, Debug)]
@@ -146,6 +156,8 @@ pub enum Decision<'m> {
     Run(Match<'m>),
     /// The path is not valid percent-encoded UTF-8 and did not match as sent.
     MalformedPath,
+    /// The path is longer than [`MAX_PATH_LEN`]: it was not tested.
+    PathTooLong,
 }
 
 /// An entry that matched, with what it captured.
@@ -315,17 +327,62 @@ impl CompiledEntry {
         })
     }
 
+    /// Whether the entry holds for `path` (a form of the request path; `as_sent` when it is
+    /// `Uri::path` itself): the path matches, every `has` holds and no `missing` does.
+    ///
+    /// An expression that cannot be decided makes the entry hold, whichever side it is on:
+    /// the proxy then runs, where "no" would let the request past it.
+    fn holds<B>(&self, request: &Request<B>, path: &str, as_sent: bool) -> bool {
+        let path_matches = match as_sent {
+            true => self.path.is_match_request_path(path),
+            false => self.path.is_match(path),
+        };
+        self.decided(path_matches.and_then(|matched| Ok(matched && self.conditions_hold(request)?)))
+    }
+
     /// Whether every `has` holds and no `missing` does.
-    fn conditions_hold<B>(&self, request: &Request<B>) -> bool {
-        self.has.iter().all(|c| c.holds(request, None))
-            && !self.missing.iter().any(|c| c.holds(request, None))
+    fn conditions_hold<B>(&self, request: &Request<B>) -> Result<bool, Undecided> {
+        for condition in &self.has {
+            if !condition.holds(request, None)? {
+                return Ok(false);
+            }
+        }
+        for condition in &self.missing {
+            if condition.holds(request, None)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The answer of [`holds`](Self::holds) for an outcome: an undecided one is a "yes",
+    /// logged.
+    #[cold]
+    fn undecided(&self) -> bool {
+        tracing::warn!(
+            source = %self.source,
+            "matcher entry could not be decided (regular expression backtracking limit): \
+             counted as a match, so the proxy runs"
+        );
+        true
+    }
+
+    fn decided(&self, outcome: Result<bool, Undecided>) -> bool {
+        outcome.unwrap_or_else(|Undecided| self.undecided())
     }
 
     /// Captures for `path` (a form of the request path; `decoded` tells
     /// whether it is already percent-decoded) plus `has` captures, if the
     /// path matches and the conditions hold.
-    fn captures_in<B>(&self, request: &Request<B>, path: &str, decoded: bool) -> Option<Params> {
-        let caps = self.path.captures(path)?;
+    fn captures_in<B>(
+        &self,
+        request: &Request<B>,
+        path: &str,
+        decoded: bool,
+    ) -> Result<Option<Params>, Undecided> {
+        let Some(caps) = self.path.captures(path)? else {
+            return Ok(None);
+        };
         let mut params = Params::default();
         for (name, value) in self.path.groups.iter().zip(caps) {
             if let (Some(name), Some(value)) = (name, value) {
@@ -338,28 +395,35 @@ impl CompiledEntry {
             }
         }
         for c in &self.has {
-            if !c.holds(request, Some(&mut params)) {
-                return None;
+            if !c.holds(request, Some(&mut params))? {
+                return Ok(None);
             }
         }
-        if self.missing.iter().any(|c| c.holds(request, None)) {
-            return None;
+        for c in &self.missing {
+            if c.holds(request, None)? {
+                return Ok(None);
+            }
         }
-        Some(params)
+        Ok(Some(params))
     }
 
     /// The captures of this entry for a request, trying the path as sent,
-    /// decoded and with `//` collapsed; `None` if it does not hold.
-    pub(crate) fn captures<B>(&self, request: &Request<B>) -> Option<Params> {
-        let forms = Forms::of(request.uri().path());
-        // `is_match` first: the capture engine allocates even when nothing matches.
-        let found = forms.iter().find_map(|(form, decoded)| {
-            self.path
-                .is_match(form)
-                .then(|| self.captures_in(request, form, decoded))
-                .flatten()
-        });
-        found
+    /// decoded and with `//` collapsed; `Ok(None)` if it does not hold, `Err` if that
+    /// cannot be decided (or the path is over [`MAX_PATH_LEN`]).
+    pub(crate) fn captures<B>(&self, request: &Request<B>) -> Result<Option<Params>, Undecided> {
+        let raw = request.uri().path();
+        if raw.len() > MAX_PATH_LEN {
+            return Err(Undecided);
+        }
+        for (form, decoded) in Forms::of(raw).iter() {
+            // `is_match` first: the capture engine allocates even when nothing matches.
+            if self.path.is_match(form)? {
+                if let Some(params) = self.captures_in(request, form, decoded)? {
+                    return Ok(Some(params));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Builds the path's automaton now, for an entry that runs on its own (a rule).
@@ -452,6 +516,7 @@ enum Found {
     HitRaw(usize),
     Miss,
     Malformed,
+    TooLong,
 }
 
 /// A decision whose captures are taken only when the proxy function asks for them: the
@@ -459,6 +524,7 @@ enum Found {
 pub(crate) enum LazyDecision {
     Skip,
     Malformed,
+    TooLong,
     /// `None` for [`Matcher::any`].
     Run(Option<Deferred>),
 }
@@ -489,8 +555,12 @@ impl Deferred {
             return Params::default();
         };
         let path = self.form.as_deref().unwrap_or(request.uri().path());
+        // The entry held (or could not be decided, which counts as holding): whatever
+        // cannot be captured is left out.
         entry
             .captures_in(request, path, self.decoded)
+            .ok()
+            .flatten()
             .unwrap_or_default()
     }
 }
@@ -515,6 +585,7 @@ impl Matcher {
         match found {
             Found::Miss => LazyDecision::Skip,
             Found::Malformed => LazyDecision::Malformed,
+            Found::TooLong => LazyDecision::TooLong,
             Found::HitRaw(usize::MAX) => LazyDecision::Run(None),
             Found::HitRaw(i) => LazyDecision::Run(Some(deferred(i, None, false))),
             Found::Hit(i, form, decoded) => {
@@ -650,11 +721,12 @@ impl Matcher {
         self.inner.entries.iter().map(|e| e.source.as_str())
     }
 
-    /// Whether the request concerns the proxy: the same answer as
-    /// `matches!(self.decide(request), Decision::Run(_))`, without building
-    /// the captures.
+    /// Whether the request concerns the proxy: `false` only when
+    /// [`decide`](Self::decide) would say [`Decision::Skip`], without building the
+    /// captures. A path the matcher cannot rule out (one that does not percent-decode, or
+    /// one over [`MAX_PATH_LEN`]) concerns it.
     pub fn matches<B>(&self, request: &Request<B>) -> bool {
-        matches!(self.find(request), Found::Hit(..) | Found::HitRaw(_))
+        !matches!(self.find(request), Found::Miss)
     }
 
     /// The full decision for a request: the first entry (in order) whose path
@@ -665,6 +737,7 @@ impl Matcher {
         let (index, form, decoded) = match self.find(request) {
             Found::Miss => return Decision::Skip,
             Found::Malformed => return Decision::MalformedPath,
+            Found::TooLong => return Decision::PathTooLong,
             Found::HitRaw(usize::MAX) => {
                 return Decision::Run(Match {
                     source: "",
@@ -674,17 +747,18 @@ impl Matcher {
             Found::HitRaw(i) => (i, std::borrow::Cow::Borrowed(raw), false),
             Found::Hit(i, form, decoded) => (i, std::borrow::Cow::Owned(form), decoded),
         };
-        let Some(entry) = self.inner.entries.get(index) else {
-            return Decision::Skip;
-        };
-        match entry.captures_in(request, &form, decoded) {
-            Some(params) => Decision::Run(Match {
-                source: &entry.source,
-                params,
-            }),
-            // Cannot happen (the same checks passed in `find`).
-            None => Decision::Skip,
-        }
+        let entry = &self.inner.entries[index];
+        // The entry held in `find` (or could not be decided): it runs, with what can be
+        // captured.
+        let params = entry
+            .captures_in(request, &form, decoded)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Decision::Run(Match {
+            source: &entry.source,
+            params,
+        })
     }
 
     /// The search, in the order that keeps the usual request cheap: the path as sent, then
@@ -695,6 +769,9 @@ impl Matcher {
             return Found::HitRaw(usize::MAX);
         }
         let raw = request.uri().path();
+        if raw.len() > MAX_PATH_LEN && !self.inner.entries.is_empty() {
+            return Found::TooLong;
+        }
         if let Some(i) = self.first_holding(request, raw, true) {
             return Found::HitRaw(i);
         }
@@ -728,14 +805,10 @@ impl Matcher {
         if inner.set.is_some() {
             return self.first_holding_in_set(request, path);
         }
-        let path_matches = |e: &CompiledEntry| match as_sent {
-            true => e.path.is_match_request_path(path),
-            false => e.path.is_match(path),
-        };
         inner
             .entries
             .iter()
-            .position(|e| path_matches(e) && e.conditions_hold(request))
+            .position(|e| e.holds(request, path, as_sent))
     }
 
     /// [`Matcher::first_holding`] with many entries: one pass of the set over the path.
@@ -748,16 +821,18 @@ impl Matcher {
             return None;
         }
         let check = |pats: &PatternSet| {
-            inner.entries.iter().enumerate().position(|(i, e)| {
-                let path_ok = match inner.set_ids[i] {
+            inner
+                .entries
+                .iter()
+                .enumerate()
+                .position(|(i, e)| match inner.set_ids[i] {
                     Some(pid) => {
                         pats.contains(regex_automata::PatternID::new_unchecked(pid))
                             && e.path.guards_pass(path)
+                            && e.decided(e.conditions_hold(request))
                     }
-                    None => e.path.is_match(path),
-                };
-                path_ok && e.conditions_hold(request)
-            })
+                    None => e.holds(request, path, false),
+                })
         };
         PATTERN_SET.with(|cell| match cell.try_borrow_mut() {
             Ok(mut pats) => {

@@ -89,7 +89,6 @@ use http::{HeaderMap, Request, StatusCode};
 use crate::matcher::{
     decode_uri_component, CompiledEntry, Matcher, MatcherEntry, MatcherError, Params,
 };
-use crate::request::url_of;
 use crate::response::{error_response, internal_error};
 
 use destination::{substitute, Destination, LOCALE_PARAM};
@@ -203,7 +202,7 @@ impl RuleSource {
 
     fn captures<B>(&self, request: &Request<B>, locales: Option<&Locales>) -> Option<Hit> {
         if let (Some(localized), Some(locales)) = (&self.localized, locales) {
-            if let Some(params) = localized.captures(request) {
+            if let Ok(Some(params)) = localized.captures(request) {
                 let locale = params
                     .get(LOCALE_PARAM)
                     .and_then(|l| locales.find(l))
@@ -211,10 +210,14 @@ impl RuleSource {
                 return Some(Hit { params, locale });
             }
         }
-        self.plain.captures(request).map(|params| Hit {
-            params,
-            locale: None,
-        })
+        self.plain
+            .captures(request)
+            .ok()
+            .flatten()
+            .map(|params| Hit {
+                params,
+                locale: None,
+            })
     }
 
     /// The locale to put in front of an internal destination: the one the path carried,
@@ -827,8 +830,13 @@ fn with_query(mut path: String, query: Option<&str>) -> String {
 /// made as the proxy's redirects are, so a path built from the request (`/\\evil.example/`
 /// under the trailing-slash policy) cannot name another host.
 fn redirect_response<B>(request: &Request<B>, status: StatusCode, destination: String) -> Response {
-    let base = || url_of(request.uri(), request.headers());
-    let value = match crate::layer::location(destination, base) {
+    // Only decides whether an absolute destination is on the request's origin (then
+    // written relative): a request whose authority does not parse is on none.
+    let base = || {
+        crate::url_safety::request_url(request.uri(), request.headers(), &[])
+            .unwrap_or_else(|_| url::Url::parse("http://localhost/").expect("a valid literal URL"))
+    };
+    let value = match crate::url_safety::location(destination, base) {
         Ok(value) => value,
         Err((reason, destination)) => {
             tracing::error!(%destination, "redirect rule: {reason}: 500");

@@ -1,0 +1,76 @@
+//! The configuration a [`ProxyLayer`](crate::ProxyLayer) shares with every service, request
+//! and decision it makes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::background::BackgroundTasks;
+use crate::context::ContextConfig;
+use crate::matcher::Matcher;
+
+/// How long the proxy function may run before the layer answers `504 Gateway Timeout`,
+/// unless [`ProxyLayer::with_timeout`](crate::ProxyLayer::with_timeout) says otherwise.
+pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long reading a matched request's body may take under
+/// [`ProxyLayer::read_body`](crate::ProxyLayer::read_body) before the layer answers
+/// `408 Request Timeout`, unless
+/// [`ProxyLayer::with_body_timeout`](crate::ProxyLayer::with_body_timeout) says otherwise.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Configuration shared by every service a layer builds.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) matcher: Option<Matcher>,
+    /// The proxy function's time limit (`None`: none at all, on the user's request).
+    pub(crate) timeout: Option<Duration>,
+    /// The time limit for reading a body under `read_body`.
+    pub(crate) body_timeout: Option<Duration>,
+    pub(crate) tasks: BackgroundTasks,
+    pub(crate) body_limit: usize,
+    /// The origins the application declared as its own (`ProxyLayer::with_origin`), first
+    /// the one a request's URL gets when its authority names none of them.
+    pub(crate) origins: Vec<Url>,
+    /// Trusted proxies and geolocation sources; `None` until configured.
+    pub(crate) context: Option<Arc<ContextConfig>>,
+    /// The allow-list and client for external rewrites (`ProxyLayer::external`).
+    #[cfg(feature = "external")]
+    pub(crate) forwarder: Option<crate::external::Forwarder>,
+    /// Set by `with_rules` when a 404 rewrite may need the body `read_body` read.
+    pub(crate) keep_body_copy: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            matcher: None,
+            timeout: Some(DEFAULT_FUNCTION_TIMEOUT),
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
+            tasks: BackgroundTasks::default(),
+            body_limit: 0,
+            origins: Vec::new(),
+            context: None,
+            #[cfg(feature = "external")]
+            forwarder: None,
+            keep_body_copy: false,
+        }
+    }
+}
+
+impl Settings {
+    pub(crate) fn context_mut(&mut self) -> &mut ContextConfig {
+        Arc::make_mut(self.context.get_or_insert_with(Default::default))
+    }
+
+    /// Whether an external rewrite to `url` would be forwarded (its origin is allowed).
+    pub(crate) fn forwards_to(&self, url: &Url) -> bool {
+        #[cfg(feature = "external")]
+        if let Some(forwarder) = &self.forwarder {
+            return forwarder.allows(url);
+        }
+        let _ = url;
+        false
+    }
+}

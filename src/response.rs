@@ -104,6 +104,15 @@ impl ProxyResponse {
     /// URL. The destination's query replaces the request's. Method, headers and body are
     /// kept; the proxy function does not run again for the new path; handlers find the
     /// original URI in [`axum::extract::OriginalUri`].
+    ///
+    /// The inner service gets the path the function wrote, never one that dot segments
+    /// resolve into: a destination whose path has a `.` or `..` segment in any spelling
+    /// (`%2e%2e`, `..%2F`, `..\`) is answered `400` and logged, so that
+    /// `rewrite(format!("/public/{rest}"))` with `rest` taken from `/docs/%2e%2e/admin`
+    /// cannot reach `/admin`, a path the proxy never decided on. An absolute URL stays in
+    /// the application only when it names the application's own origin (see
+    /// [`ProxyLayer::with_origin`](crate::ProxyLayer::with_origin)); any other is an
+    /// external rewrite.
     pub fn rewrite(url: impl AsRef<str>) -> Self {
         Self::with_action(Action::Rewrite(url.as_ref().to_owned()))
     }

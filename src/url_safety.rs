@@ -20,6 +20,7 @@ use http::header::{HeaderValue, HOST};
 use http::request::Parts;
 use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, StatusCode, Uri};
+use percent_encoding::percent_decode_str;
 use url::Url;
 
 use crate::settings::Settings;
@@ -182,7 +183,8 @@ pub(crate) enum RewriteTarget {
 
 /// Where `destination`, a rewrite's, sends the request whose head is `parts`.
 ///
-/// A destination whose path has a dot segment in any spelling is refused (`400`): resolved,
+/// A destination whose path has a dot segment in any spelling, encoded separators included
+/// (`..%2F`), is refused (`400`): resolved,
 /// `/docs/%2e%2e/admin` made into `/public/%2e%2e/admin` would reach `/admin`, a path the
 /// proxy never decided on (and an upstream's other paths through an external rewrite).
 /// A path or relative reference stays on this origin. An absolute URL is local only when
@@ -207,7 +209,10 @@ pub(crate) fn rewrite_destination(
     }
     let cleaned = clean(&destination);
     let absolute = has_scheme(&cleaned);
-    if has_dot_segment(path_of(&cleaned, absolute)) {
+    // Decoded too: a server behind the rewrite may decode `%2F` and `%5C` into separators
+    // before it resolves dot segments.
+    let path = path_of(&cleaned, absolute);
+    if has_dot_segment(path) || has_dot_segment(&percent_decode_str(path).decode_utf8_lossy()) {
         return Err(Refusal::bad_request(
             "rewrite destination has a dot segment or a backslash",
         ));
@@ -295,10 +300,14 @@ pub(crate) fn is_plain_local_path(destination: &str) -> bool {
                 in_query = true;
                 true
             }
-            // `%2e` is a dot to the URL Standard (a dot segment when it makes one up), so it
-            // goes to the parser.
+            // `%2e` is a dot to the URL Standard (a dot segment when it makes one up), and
+            // `%2F` and `%5C` in the path are separators to a server that decodes them:
+            // those go to the checks of the slow path.
             b'%' => bytes.get(i + 1..i + 3).is_some_and(|hex| {
-                hex.iter().all(u8::is_ascii_hexdigit) && !hex.eq_ignore_ascii_case(b"2e")
+                hex.iter().all(u8::is_ascii_hexdigit)
+                    && !hex.eq_ignore_ascii_case(b"2e")
+                    && (in_query
+                        || !(hex.eq_ignore_ascii_case(b"2f") || hex.eq_ignore_ascii_case(b"5c")))
             }),
             _ => false,
         };
@@ -570,6 +579,8 @@ mod tests {
             "/public/../admin",
             "/public/..\\admin",
             "/public/.\t./admin",
+            "/public/..%2Fadmin",
+            "/public/x..%2F..%5cadmin",
             "http://app.example/public/%2e%2e/admin",
             "https://upstream.example/api/../internal",
         ] {
@@ -671,6 +682,9 @@ mod tests {
             "a",
             "",
         ] {
+            assert!(!is_plain_local_path(rejected), "{rejected:?}");
+        }
+        for rejected in ["/a%2Fb", "/a%5cb"] {
             assert!(!is_plain_local_path(rejected), "{rejected:?}");
         }
         for plain in ["/login?from=%2Fdashboard", "/a.b/c..d", "/x?y=../z", "/"] {

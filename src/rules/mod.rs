@@ -192,10 +192,11 @@ impl RuleSource {
 
     /// With i18n and without `locale: false`, Next.js puts
     /// `/:nextInternalLocale(en|fr|...)` in front of the source (`processRoutes` in
-    /// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`); the source as written
-    /// stands for the default locale, which Next.js's router inserts into a path without one.
+    /// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`), matched without case
+    /// (see [`Locales::rule_group`]); the source as written stands for the default locale,
+    /// which Next.js's router inserts into a path without one.
     fn localize(&mut self, locales: &Locales) {
-        self.localized = self.plain.localized(&locales.source_group());
+        self.localized = self.plain.localized(&locales.rule_group());
         if let Some(localized) = &mut self.localized {
             localized.prepare();
         }

@@ -84,9 +84,94 @@ pub(crate) fn repeated_slashes(path: &str) -> Option<String> {
     Some(out)
 }
 
+/// Whether the path of a URL (or a path with a query: `?` and `#` end it) holds a dot
+/// segment in any spelling a URL parser resolves: `.` or `..`, each dot written `.`, `%2e`
+/// or `%2E`, between `/` or `\` (the URL Standard's "single-dot / double-dot URL path
+/// segment", and `\` is a separator in special URLs). For an absolute URL
+/// (`https://host/...`) only the part after the authority is looked at.
+///
+/// A redirect or rewrite whose built path has one would land, once resolved by a browser,
+/// `url::Url`, a router or a file server downstream, on a path the rule did not write
+/// (`/news/:slug*` with `slug` `../../admin` is `/admin`).
+pub(crate) fn has_dot_segment(url: &str) -> bool {
+    let path = match url.find("://") {
+        Some(i) if !url[..i].contains(['/', '?', '#']) => {
+            let after = &url[i + 3..];
+            match after.find(['/', '\\', '?', '#']) {
+                Some(j) => &after[j..],
+                None => "",
+            }
+        }
+        _ => url,
+    };
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    path.split(['/', '\\']).any(is_dot_segment)
+}
+
+/// `.` or `..` with each dot written `.`, `%2e` or `%2E`.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    matches!(dots, 1 | 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_in_every_spelling() {
+        let dotted = [
+            "/a/../b",
+            "/a/./b",
+            "/a/..",
+            "/..",
+            "/a/%2e%2e/b",
+            "/a/%2E%2E/b",
+            "/a/.%2e/b",
+            "/a/%2e./b",
+            "/a/%2e/b",
+            "/a\\..\\b",
+            "/a/..\\b",
+            "/a/..?x=1",
+            "https://h.example/a/../b",
+            "https://h.example/..",
+            "https://h.example\\..\\b",
+        ];
+        for url in dotted {
+            assert!(has_dot_segment(url), "{url}");
+        }
+        let plain = [
+            "/a/b",
+            "/",
+            "/a/.../b",
+            "/a/..b",
+            "/a/b..",
+            "/a/.well-known",
+            "/a/%2e%2e%2e",
+            "/a/%252e%252e/b",
+            "/a/..%2Fb",
+            "/a/..%5Cb",
+            "/a?x=/../",
+            "/a#/../",
+            "https://h.example/a",
+            "https://h.example",
+            "https://h.example?x=/..",
+            // A `://` in the path is not a scheme.
+            "/a/x://..b",
+        ];
+        for url in plain {
+            assert!(!has_dot_segment(url), "{url}");
+        }
+    }
 
     #[test]
     fn trailing_slash_policies() {

@@ -54,7 +54,8 @@ fn with_cookies(headers: &[&[u8]]) -> http::Request<Body> {
 async fn the_function_and_the_matcher_read_cookies_alike() {
     let app = cookie_app();
     // (case, Cookie header lines, `session` as Next.js's parseCookie reads it)
-    let rows: &[(&str, &[&[u8]], Option<&str>)] = &[
+    type Row<'a> = (&'a str, &'a [&'a [u8]], Option<&'a str>);
+    let rows: &[Row] = &[
         (
             "non-UTF-8 byte elsewhere",
             &[b"session=s1; bad=\xff\xfe"],

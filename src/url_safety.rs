@@ -54,7 +54,7 @@ impl Refusal {
 /// A refused request is answered `400` (guarded by `tests/fail_closed.rs`).
 pub(crate) fn check_request(uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
     request_authority(uri, headers)?;
-    if has_dot_segment(uri.path()) {
+    if uri.path().contains('\\') || has_dot_segment(uri.path()) {
         return Err(Refusal::bad_request(
             "request path has a dot segment or a backslash",
         ));
@@ -153,12 +153,9 @@ fn names(origin: &Url, authority: &Authority) -> bool {
 }
 
 /// Whether `path` has a segment that the URL Standard reads as `.` or `..` (written with
-/// dots or as `%2e` in any case), or a `\`, which it reads as `/` in `http` URLs.
+/// dots or as `%2e` in any case), between `/` or `\` (a separator in `http` URLs).
 pub(crate) fn has_dot_segment(path: &str) -> bool {
-    if path.contains('\\') {
-        return true;
-    }
-    path.split('/').any(|segment| {
+    path.split(['/', '\\']).any(|segment| {
         let segment = segment.as_bytes();
         // `.`, `%2e`, `..`, `.%2e`, `%2e.`, `%2e%2e`: one or two dots, either spelling.
         let rest = match segment {
@@ -208,11 +205,7 @@ pub(crate) fn rewrite_destination(
             ));
     }
     let cleaned = clean(&destination);
-    let absolute = has_scheme(&cleaned);
-    // Decoded too: a server behind the rewrite may decode `%2F` and `%5C` into separators
-    // before it resolves dot segments.
-    let path = path_of(&cleaned, absolute);
-    if has_dot_segment(path) || has_dot_segment(&percent_decode_str(path).decode_utf8_lossy()) {
+    if rewrite_has_dot_segment(&cleaned) {
         return Err(Refusal::bad_request(
             "rewrite destination has a dot segment or a backslash",
         ));
@@ -221,7 +214,7 @@ pub(crate) fn rewrite_destination(
     let target = resolve(&base, &cleaned).ok_or(Refusal::server_error(
         "rewrite destination is not a valid URL",
     ))?;
-    let local = !absolute
+    let local = !has_scheme(&cleaned)
         || match settings.origins.as_slice() {
             [] => target.origin() == base.origin() && !settings.forwards_to(&target),
             declared => declared.iter().any(|own| own.origin() == target.origin()),
@@ -234,6 +227,22 @@ pub(crate) fn rewrite_destination(
         .ok_or(Refusal::server_error(
             "rewrite destination is not a valid URI",
         ))
+}
+
+/// Whether the path of `destination` (a path, a relative reference or an absolute URL;
+/// what follows `?` or `#` is not looked at) has a dot segment in any spelling (see
+/// [`has_dot_segment`]): a browser, a router or a file server that resolves it would land
+/// on a path nobody wrote. Redirects of the rules are refused for it.
+pub(crate) fn destination_has_dot_segment(destination: &str) -> bool {
+    has_dot_segment(path_of(destination, has_scheme(destination)))
+}
+
+/// [`destination_has_dot_segment`], also after percent-decoding: a server behind a rewrite
+/// may decode `%2F` and `%5C` into separators before it resolves dot segments
+/// (`/public/..%2Fadmin`). Every rewrite, the proxy's and the rules', is refused for it.
+pub(crate) fn rewrite_has_dot_segment(destination: &str) -> bool {
+    let path = path_of(destination, has_scheme(destination));
+    has_dot_segment(path) || has_dot_segment(&percent_decode_str(path).decode_utf8_lossy())
 }
 
 /// The path of a destination as written: after the authority of an absolute URL, before
@@ -458,10 +467,37 @@ mod tests {
             "/a/%2e./b",
             "/a/..",
             "/..",
-            "/a\\b",
+            "/a\\..\\b",
             "..",
         ] {
             assert!(has_dot_segment(path), "{path}");
+        }
+        let dotted = [
+            "/a/..?x=1",
+            "https://h.example/a/../b",
+            "https://h.example/..",
+            "https://h.example\\..\\b",
+        ];
+        for destination in dotted {
+            assert!(destination_has_dot_segment(destination), "{destination}");
+        }
+        let plain = [
+            "/a/%252e%252e/b",
+            "/a/..%2Fb",
+            "/a/..%5Cb",
+            "/a?x=/../",
+            "/a#/../",
+            "https://h.example",
+            "https://h.example?x=/..",
+            // A `://` in the path is not a scheme.
+            "/a/x://..b",
+        ];
+        for destination in plain {
+            assert!(!destination_has_dot_segment(destination), "{destination}");
+        }
+        // Behind a rewrite, encoded separators count.
+        for destination in ["/a/..%2Fb", "/a/..%5Cb", "http://h.example/a/%2e%2e%2fb"] {
+            assert!(rewrite_has_dot_segment(destination), "{destination}");
         }
         for path in [
             "/",

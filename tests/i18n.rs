@@ -143,7 +143,8 @@ fn try_new_reports_bad_tags() {
 }
 
 // With i18n rules, a proxy matcher entry also matches under a locale prefix, as Next.js's
-// `getMiddlewareMatchers` prefixes entries without `locale: false`; with `locale: false`
+// `getMiddlewareMatchers` (packages/next/src/build/analysis/get-page-static-info.ts)
+// prefixes entries without `locale: false`; with `locale: false`
 // the source is taken as written.
 #[tokio::test]
 async fn matcher_entries_match_under_locale_prefixes_unless_locale_false() {
@@ -163,7 +164,12 @@ async fn matcher_entries_match_under_locale_prefixes_unless_locale_false() {
         ("/dashboard/a", true),
         ("/fr/dashboard/a", true),
         ("/ja/dashboard", true),
-        ("/de/dashboard", false),
+        // Next.js's locale group in `getMiddlewareMatchers` is any first segment without a
+        // dot, `((?!_next/)[^/.]{1,})`, not the list: an unlisted locale and any case run
+        // the proxy, `_next/` does not.
+        ("/de/dashboard", true),
+        ("/FR/dashboard", true),
+        ("/_next/dashboard", false),
         ("/raw", true),
         ("/fr/raw", false),
     ] {

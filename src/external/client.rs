@@ -108,7 +108,7 @@ impl Forwarder {
             return internal_error();
         };
         let (mut parts, body) = request.into_parts();
-        let client = ClientSide::of(&parts);
+        let client = ClientSide::of(&parts, self.upstreams.forwarded_proto);
         remove_hop_by_hop(&mut parts.headers);
         set_forwarded(
             &mut parts.headers,

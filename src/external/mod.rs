@@ -44,14 +44,21 @@
 //!   edits, and the body, streamed as it arrives (never buffered).
 //! - Hop-by-hop headers are dropped both ways (RFC 9110 §7.6.1: `Connection` and the headers
 //!   it lists, `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`,
-//!   `Upgrade`).
+//!   `Upgrade`), and so are the proxy authentication headers.
 //! - `Host` is the destination's authority, as Next.js does (`changeOrigin: true` in
 //!   `packages/next/src/server/lib/router-utils/proxy-request.ts`);
 //!   [`Upstreams::keep_host`] keeps the client's.
 //! - `X-Forwarded-For` gets the client's address appended when the server provides it
-//!   (`into_make_service_with_connect_info::<SocketAddr>()`); `X-Forwarded-Host` is the
-//!   client's `Host`; `X-Forwarded-Proto` the request's scheme, `http` by default (Next.js
-//!   sets them too: `xfwd: true`, same file).
+//!   (`into_make_service_with_connect_info::<SocketAddr>()`). `X-Forwarded-Host` is the
+//!   client's `Host` when it is a plain authority (`host[:port]`, parsed by
+//!   `http::uri::Authority`, with none of `/ ? # @`), and is removed otherwise: a client's
+//!   own `X-Forwarded-Host` never passes (Next.js sets it from `Host` too:
+//!   `'x-forwarded-host': req.headers.host` in `proxy-request.ts`). `X-Forwarded-Proto` is
+//!   [`Upstreams::forwarded_proto`], `http` by default, never the scheme of the request
+//!   target, which the client writes.
+//! - `Proxy-Authorization` is not forwarded, nor `Proxy-Authenticate` and
+//!   `Proxy-Authentication-Info` sent back: proxy credentials are for the hop that asks
+//!   for them.
 //! - The upstream's response streams back with the proxy's response headers and cookies
 //!   added. A `Location` from the upstream is passed on unchanged (Next.js does not rewrite
 //!   it either: no `autoRewrite`/`hostRewrite` in its proxy options).
@@ -107,17 +114,20 @@ pub struct Upstreams {
     connect_timeout: Duration,
     timeout: Duration,
     keep_host: bool,
+    forwarded_proto: &'static str,
 }
 
 impl Upstreams {
     /// No origin allowed; connect timeout 5 s, exchange time limit 30 s (Next.js's
-    /// `proxyTimeout` default, `proxy-request.ts`), `Host` set to the destination's.
+    /// `proxyTimeout` default, `proxy-request.ts`), `Host` set to the destination's,
+    /// `X-Forwarded-Proto: http`.
     pub fn new() -> Self {
         Self {
             origins: Vec::new(),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             keep_host: false,
+            forwarded_proto: "http",
         }
     }
 
@@ -177,9 +187,50 @@ impl Upstreams {
     }
 
     /// Sends the client's `Host` to the upstream instead of the destination's authority
-    /// (for upstreams that serve several sites by name). Off by default.
+    /// (for upstreams that serve several sites by name). Off by default. A client `Host`
+    /// that is not a plain authority (see the [module docs](self)) is not sent: the
+    /// destination's authority goes instead.
     pub fn keep_host(mut self, keep: bool) -> Self {
         self.keep_host = keep;
+        self
+    }
+
+    /// The scheme clients reach this application with, sent to upstreams as
+    /// `X-Forwarded-Proto`: `"http"` (the default) or `"https"` (ASCII case ignored). Set
+    /// `"https"` when TLS ends in front of the application (a load balancer, a TLS
+    /// terminator) or in the server itself.
+    ///
+    /// It is configuration because the request cannot tell: a request target in absolute
+    /// form (`GET https://app.example/ HTTP/1.1`) is text the client chose, and a plain-HTTP
+    /// client may write `https` there. Next.js takes it from the connection, not from the
+    /// request (`x-forwarded-proto` is `https` when `socket.encrypted`, in
+    /// `packages/next/src/server/base-server.ts`); a tower service does not see the
+    /// connection, so the application says.
+    ///
+    /// ```
+    /// use tower_proxy_fn::external::Upstreams;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let upstreams = Upstreams::new()
+    ///     .allow("http://127.0.0.1:4000")?
+    ///     .forwarded_proto("https");
+    /// # let _ = upstreams;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `proto` is neither `http` nor `https`.
+    #[track_caller]
+    pub fn forwarded_proto(mut self, proto: &str) -> Self {
+        self.forwarded_proto = if proto.eq_ignore_ascii_case("https") {
+            "https"
+        } else if proto.eq_ignore_ascii_case("http") {
+            "http"
+        } else {
+            panic!("forwarded_proto must be \"http\" or \"https\", not {proto:?}")
+        };
         self
     }
 
@@ -208,6 +259,7 @@ impl fmt::Debug for Upstreams {
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("keep_host", &self.keep_host)
+            .field("forwarded_proto", &self.forwarded_proto)
             .finish()
     }
 }
@@ -300,6 +352,21 @@ mod tests {
                 origin: "ftp://files.example".into()
             }
         );
+    }
+
+    #[test]
+    fn forwarded_proto_takes_http_or_https_only() {
+        assert_eq!(Upstreams::new().forwarded_proto, "http");
+        assert_eq!(
+            Upstreams::new().forwarded_proto("HTTPS").forwarded_proto,
+            "https"
+        );
+        assert_eq!(
+            Upstreams::new().forwarded_proto("http").forwarded_proto,
+            "http"
+        );
+        let refused = std::panic::catch_unwind(|| Upstreams::new().forwarded_proto("wss"));
+        assert!(refused.is_err());
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! `has` / `missing` conditions (Next.js `matchHas`).
 
-use http::header::{HeaderName, COOKIE, HOST};
+use http::header::{HeaderName, HOST};
 use http::Request;
 
 use super::config::{Condition, ConditionKind};
 use super::error::MatcherError;
 use super::js_regex::{self, Program, Undecided};
-use super::{decode_uri_component, Params};
+use super::Params;
+use crate::request::{query_value, RequestCookies};
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -131,18 +132,10 @@ impl CompiledCondition {
                 }
                 out
             }
-            ConditionKind::Query => {
-                let query = request.uri().query()?;
-                url::form_urlencoded::parse(query.as_bytes())
-                    .filter(|(k, _)| *k == self.key)
-                    .last()
-                    .map(|(_, v)| v.into_owned())
-            }
-            ConditionKind::Cookie => request
-                .headers()
-                .get_all(COOKIE)
-                .iter()
-                .find_map(|h| cookie_value(&String::from_utf8_lossy(h.as_bytes()), &self.key)),
+            // One reading of the query and of cookies for conditions and for the function:
+            // see `query_value` and `RequestCookies` for what Next.js does.
+            ConditionKind::Query => query_value(request.uri().query(), &self.key),
+            ConditionKind::Cookie => RequestCookies::value_of(request.headers(), &self.key),
             ConditionKind::Host => {
                 let host = match request.headers().get(HOST) {
                     Some(h) => String::from_utf8_lossy(h.as_bytes()).into_owned(),
@@ -161,26 +154,6 @@ fn kind_name(k: ConditionKind) -> &'static str {
         ConditionKind::Cookie => "cookie",
         ConditionKind::Host => "host",
     }
-}
-
-/// The value of cookie `name` in one `Cookie` header (first occurrence; a
-/// pair without `=` is skipped; value unquoted and percent-decoded when it
-/// decodes).
-fn cookie_value(header: &str, name: &str) -> Option<String> {
-    for pair in header.split(';') {
-        let Some((k, v)) = pair.split_once('=') else {
-            continue;
-        };
-        if k.trim() != name {
-            continue;
-        }
-        let mut v = v.trim();
-        if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
-            v = &v[1..v.len() - 1];
-        }
-        return Some(decode_uri_component(v).unwrap_or_else(|| v.to_owned()));
-    }
-    None
 }
 
 /// Removes a `:port` (IPv6 literals in brackets kept whole).
@@ -328,12 +301,38 @@ mod tests {
                 &[("s", "xyz")],
             ),
             (
-                "cookie first wins",
+                "cookie first no longer wins",
                 (Cookie, Some("s"), Some("1")),
+                "/",
+                &[("cookie", "s=1; s=2")],
+                false,
+                &[],
+            ),
+            // `parseCookie` (request.cookies in Next.js): a later pair replaces an earlier
+            // one, quotes are kept, a pair without `=` is "true".
+            (
+                "cookie last wins",
+                (Cookie, Some("s"), Some("2")),
                 "/",
                 &[("cookie", "s=1; s=2")],
                 true,
                 &[],
+            ),
+            (
+                "cookie quotes kept",
+                (Cookie, Some("s"), Some("\"q\"")),
+                "/",
+                &[("cookie", "s=\"q\"")],
+                true,
+                &[],
+            ),
+            (
+                "cookie without '=' is true",
+                (Cookie, Some("junk"), None),
+                "/",
+                &[("cookie", "junk; s=ok")],
+                true,
+                &[("junk", "true")],
             ),
             (
                 "cookie decoded",

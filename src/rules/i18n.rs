@@ -298,13 +298,49 @@ impl Locales {
         Some(ProxyResponse::redirect(target))
     }
 
-    /// `(en|fr|ja)`: the locale group Next.js puts in front of localized sources.
+    /// The locale group the proxy matcher's entries get in front under i18n:
+    /// `((?!_next/)[^/.]{1,})`, any first segment without a dot that is not `_next/`, in any
+    /// case. That is Next.js's own: `getMiddlewareMatchers` (vercel/next.js
+    /// `packages/next/src/build/analysis/get-page-static-info.ts`, 16.4.6) writes
+    /// `` source = `/:nextInternalLocale((?!_next/)[^/.]{1,})${isRoot ? '' : source}` ``,
+    /// not the list of locales. A list would let a spelling it does not name (`/FR/`, or a
+    /// locale the application's router accepts but the config does not list) reach a route
+    /// such as `/{locale}/dashboard` without the proxy deciding on it.
     pub(crate) fn source_group(&self) -> String {
+        "((?!_next/)[^/.]{1,})".to_owned()
+    }
+
+    /// The locale group in front of a rule's source: the configured locales, each letter
+    /// matching either case (`fr` gives `[fF][rR]`), so that a rule sees the locales
+    /// [`locale_of_path`](Self::locale_of_path) sees.
+    ///
+    /// Next.js writes the list (`processRoutes` in `packages/next/src/lib/load-custom-routes.ts`:
+    /// `` `/:nextInternalLocale(${config.i18n.locales.map(escapeStringRegexp).join('|')})` ``)
+    /// and matches custom routes without case (`buildCustomRoute` in
+    /// `packages/next/src/server/lib/router-utils/filesystem.ts` passes
+    /// `sensitive: experimental.caseSensitiveRoutes`, `false` by default), while
+    /// `normalizeLocalePath` (`packages/next/src/shared/lib/i18n/normalize-locale-path.ts`)
+    /// compares `segment.toLowerCase()` with the lower-cased locales. Our sources are
+    /// case-sensitive, so only the locale group ignores case: one case rule for the locale,
+    /// in matching and in detection. The captured spelling is mapped back to the configured
+    /// one with [`find`](Self::find).
+    pub(crate) fn rule_group(&self) -> String {
         let alternatives: Vec<String> = self
             .inner
             .locales
             .iter()
-            .map(|l| regex::escape(l))
+            .map(|locale| {
+                locale
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphabetic() {
+                            format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                        } else {
+                            regex::escape(c.encode_utf8(&mut [0; 4]))
+                        }
+                    })
+                    .collect()
+            })
             .collect();
         format!("({})", alternatives.join("|"))
     }

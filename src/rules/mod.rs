@@ -48,6 +48,11 @@
 //!   case-sensitive, the path as sent or percent-decoded).
 //! - **Destinations** take `:params` from the source and the `has` captures, into host, path
 //!   and query, as Next.js's `prepareDestination` does (see [`Redirect`] and [`Rewrite`]).
+//!   Unlike Next.js, which substitutes the text as sent, a parameter is percent-decoded
+//!   (the source matched the decoded path), so `%2F` in a value is a `/` in the
+//!   destination. A redirect or rewrite whose built path has a dot segment, in any
+//!   spelling (`..`, `.%2e`, `%2E%2E`, `\` as separator), is answered 400: resolving it
+//!   would lead to a path the rule did not write, and as a 301/308 a browser would cache it.
 //! - **Headers** rules add headers to every response that went through the proxy: the
 //!   proxy's own redirects and responses, the inner service's, fallbacks. A header the
 //!   response already has wins (`Set-Cookie` lines are added). As in Next.js, a config
@@ -191,10 +196,11 @@ impl RuleSource {
 
     /// With i18n and without `locale: false`, Next.js puts
     /// `/:nextInternalLocale(en|fr|...)` in front of the source (`processRoutes` in
-    /// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`); the source as written
-    /// stands for the default locale, which Next.js's router inserts into a path without one.
+    /// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`), matched without case
+    /// (see [`Locales::rule_group`]); the source as written stands for the default locale,
+    /// which Next.js's router inserts into a path without one.
     fn localize(&mut self, locales: &Locales) {
-        self.localized = self.plain.localized(&locales.source_group());
+        self.localized = self.plain.localized(&locales.rule_group());
         if let Some(localized) = &mut self.localized {
             localized.prepare();
         }
@@ -774,7 +780,11 @@ impl Chain {
     }
 
     /// Points the request at `target` (path and query), keeping the original URI for
-    /// handlers; `Err` is the 500 for a chain over the limit or a target that is not a URI.
+    /// handlers; `Err` is the 500 for a chain over the limit or a target that is not a URI,
+    /// and a 400 for a target whose path has a dot segment: the inner service would get a
+    /// path the rule did not write (`/public/../admin` from `/docs/:path*` ->
+    /// `/public/:path*`), which a router, a file server or an upstream may resolve to a
+    /// path the proxy never decided on.
     #[allow(clippy::result_large_err)]
     pub(crate) fn rewrite<B>(
         &mut self,
@@ -782,6 +792,15 @@ impl Chain {
         target: &str,
         rule: &str,
     ) -> Result<(), Response> {
+        if crate::url_safety::rewrite_has_dot_segment(target) {
+            tracing::debug!(
+                path = %request.uri().path(),
+                %rule,
+                destination = %target,
+                "rewrite destination has a dot segment: 400"
+            );
+            return Err(error_response(StatusCode::BAD_REQUEST, "Bad Request"));
+        }
         if self.paths.is_empty() {
             let first = request.uri().path_and_query().map_or("/", |p| p.as_str());
             self.paths.push(first.to_owned());
@@ -825,11 +844,30 @@ fn with_query(mut path: String, query: Option<&str>) -> String {
     path
 }
 
-/// A redirect with `Location`; a location that is not a valid header value is a 500.
 /// A redirect of the rules (normalization, trailing slash, `redirects`). Its `Location` is
 /// made as the proxy's redirects are, so a path built from the request (`/\\evil.example/`
-/// under the trailing-slash policy) cannot name another host.
+/// under the trailing-slash policy) cannot name another host; a location that is not a
+/// valid header value is a 500.
+///
+/// A destination whose path holds a dot segment in any spelling is answered 400 instead:
+/// resolving it (here, or in the browser that follows the `Location`) would redirect,
+/// permanently and cacheably with 301/308, to a path the rule did not write
+/// (`/blog/..%2F..%2Fadmin` through `/blog/:slug*` -> `/news/:slug*` is `/admin`). Next.js
+/// substitutes the parameters as sent (path-to-regexp's `compile` with its default
+/// `encode`, which is the identity, in `prepareDestination`, vercel/next.js
+/// `packages/next/src/shared/lib/router/utils/prepare-destination.ts`), so its `%2F` stays
+/// encoded, but a `%2e%2e/` segment goes into the `Location` as it came and the browser
+/// resolves it. Our parameters are percent-decoded (the matcher matches the decoded path),
+/// so we refuse every dot segment, whichever way it was spelt.
 fn redirect_response<B>(request: &Request<B>, status: StatusCode, destination: String) -> Response {
+    if crate::url_safety::destination_has_dot_segment(&destination) {
+        tracing::debug!(
+            path = %request.uri().path(),
+            %destination,
+            "redirect destination has a dot segment: 400"
+        );
+        return error_response(StatusCode::BAD_REQUEST, "Bad Request");
+    }
     // Only decides whether an absolute destination is on the request's origin (then
     // written relative): a request whose authority does not parse is on none.
     let base = || {

@@ -296,3 +296,42 @@ pub async fn get_at(
 ) -> http::Response<bytes::Bytes> {
     get_url(&format!("http://{addr}{path}"), headers).await
 }
+
+/// Sends `request` (a whole HTTP/1.1 request as text, as a client could write it: absolute
+/// targets, odd `Host` values) on a new connection to `addr` and returns the whole answer as
+/// text (status line, headers, body). The request should say `Connection: close`.
+pub async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers within 10 s")
+    .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status code of a [`raw_exchange`] answer.
+pub fn raw_status(answer: &str) -> u16 {
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+/// The JSON object in the body of a [`raw_exchange`] answer (from the first `{` after the
+/// head to the last `}`, which also reads a body sent in one chunk).
+pub fn raw_json(answer: &str) -> Value {
+    let body = &answer[answer.find("\r\n\r\n").expect("end of head") + 4..];
+    let (start, end) = (body.find('{'), body.rfind('}'));
+    match (start, end) {
+        (Some(start), Some(end)) => serde_json::from_str(&body[start..=end])
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {body:?}")),
+        _ => panic!("no JSON body in {answer:?}"),
+    }
+}

@@ -54,7 +54,7 @@ fn router() -> Router {
 }
 
 /// The app for a next.config JSON text.
-pub fn app(config: &str) -> Result<RulesService<Router, impl ProxyFn>, RulesError> {
+pub fn app(config: &str) -> Result<RulesService<Router, impl ProxyFn + use<>>, RulesError> {
     let rules = Rules::from_json(config)?;
     Ok(ProxyLayer::new(proxy).with_rules(rules).layer(router()))
 }

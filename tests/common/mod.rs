@@ -153,7 +153,7 @@ pub struct LogCapture {
 
 impl LogCapture {
     /// A subscriber that writes every event (all levels, no colours) into this capture.
-    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static + use<> {
         tracing_subscriber::fmt()
             .with_writer(self.clone())
             .with_ansi(false)

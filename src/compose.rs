@@ -168,6 +168,8 @@ impl<F: ProxyFn> ErasedProxyFn for F {
 impl ProxyResponse {
     /// This decision's extras followed by `later`'s, with `later`'s outcome.
     fn followed_by(mut self, mut later: ProxyResponse) -> ProxyResponse {
+        // Both steps read from one log: its marks may be left off only if both declared it.
+        let same_for_everyone = self.is_same_for_everyone() && later.is_same_for_everyone();
         self.response_headers
             .extend(std::mem::take(&mut later.response_headers));
         match (&mut self.more, later.more.take()) {
@@ -180,6 +182,9 @@ impl ProxyResponse {
                     .extend(std::mem::take(&mut later_more.extensions));
                 more.invalid = more.invalid.take().or(later_more.invalid.take());
             }
+        }
+        if let Some(more) = &mut self.more {
+            more.same_for_everyone = same_for_everyone;
         }
         self.action = std::mem::replace(&mut later.action, Action::Next);
         self

@@ -207,7 +207,9 @@ impl ProxyRequest {
     ///
     /// Reading them is remembered: a response produced from this decision gets
     /// `Vary: Cookie` and `Cache-Control: private` (unless the proxy set those headers
-    /// itself), so that no shared cache hands one user's decision to another.
+    /// itself), so that no shared cache hands one user's decision to another. A function
+    /// whose answer does not depend on them (logging) says so with
+    /// [`ProxyResponse::same_for_everyone`](crate::ProxyResponse::same_for_everyone).
     pub fn cookies(&self) -> &RequestCookies {
         self.read_log().note_cookies();
         self.derived()
@@ -382,6 +384,7 @@ impl ProxyRequest {
     /// assert_eq!(req.user_agent().device, DeviceType::Unknown);
     /// ```
     #[cfg(feature = "user-agent")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "user-agent")))]
     pub fn user_agent(&self) -> &crate::context::UserAgent {
         // A decision on the user agent varies with it (see `header`).
         self.note_header_read(&http::header::USER_AGENT);

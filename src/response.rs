@@ -50,6 +50,8 @@ pub(crate) struct More {
     pub(crate) cookies: Vec<Cookie<'static>>,
     pub(crate) extensions: Extensions,
     pub(crate) invalid: Option<String>,
+    /// Set by [`ProxyResponse::same_for_everyone`]: no cache marks for what was read.
+    pub(crate) same_for_everyone: bool,
 }
 
 pub(crate) enum Action {
@@ -334,6 +336,35 @@ impl ProxyResponse {
     pub fn extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.more().extensions.insert(value);
         self
+    }
+
+    /// Declares that what the function read (cookies, headers) does not change this
+    /// response: every visitor would get the same one, so the layer leaves off the
+    /// `Vary: cookie` / `Vary: <header>` and `Cache-Control: private` it adds otherwise.
+    ///
+    /// For a function that reads a cookie only to log it, or to count visits in the
+    /// background. Never for a decision that depends on what it read (a login redirect, a
+    /// per-user header): a shared cache would hand it to other visitors. In a
+    /// [`chain`](crate::compose::chain), the marks are left off only when every step's
+    /// decision says so.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{ProxyRequest, ProxyResponse};
+    ///
+    /// async fn log_visits(req: ProxyRequest) -> ProxyResponse {
+    ///     let visitor = req.cookies().get("visitor").unwrap_or("new").to_owned();
+    ///     req.wait_until(async move { println!("visit from {visitor}") });
+    ///     ProxyResponse::next().same_for_everyone() // a CDN may cache the page for all
+    /// }
+    /// ```
+    pub fn same_for_everyone(mut self) -> Self {
+        self.more().same_for_everyone = true;
+        self
+    }
+
+    /// Whether [`same_for_everyone`](Self::same_for_everyone) was declared.
+    pub fn is_same_for_everyone(&self) -> bool {
+        self.more.as_ref().is_some_and(|more| more.same_for_everyone)
     }
 
     fn checked<K, V>(&mut self, name: K, value: V) -> Option<(HeaderName, HeaderValue)>

@@ -620,7 +620,7 @@ fn in_span<R>(span: &Option<Span>, f: impl FnOnce() -> R) -> R {
 /// depended on cookies (browsers keep it after the cookie changes, e.g. after logout).
 #[inline]
 fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Option<CacheMarks> {
-    if reads.is_empty() {
+    if reads.is_empty() || decision.is_same_for_everyone() {
         return None;
     }
     let marks = CacheMarks::from_reads(reads.read_cookies(), reads.read_headers())?;

@@ -176,7 +176,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             get(|| async { Json(json!({ "hello": "api" })) }),
         );
     let matcher = Matcher::new(["/dashboard/:path*", "/api/:path*", "/logout"])?;
-    let app = ProxyLayer::new(proxy).with_matcher(matcher).layer(router.with_state(()));
+    let app = ProxyLayer::new(proxy)
+        .with_matcher(matcher)
+        .layer(router.with_state(()));
 
     let (listener, addr) = support::listen("auth_guard").await;
     println!("auth_guard listening on http://{addr} (open /dashboard in a browser); try:");

@@ -15,7 +15,6 @@
 //! Run: `VARIANT=proxy cargo run --release --example bench_server` (on `$ADDR`, default
 //! 127.0.0.1:3000), then `curl -i http://127.0.0.1:3000/page`.
 
-
 mod support;
 use axum::extract::Request;
 use axum::middleware::{self, Next};

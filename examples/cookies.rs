@@ -79,7 +79,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (listener, addr) = support::listen("cookies").await;
     println!("cookies listening on http://{addr}; try:");
     println!("  curl -i -c jar -b jar http://{addr}/   (again and again: the count grows)");
-    println!("  curl -i http://{addr}/   # 200; set-cookie: visits=1; \"visit #1 with theme light\"");
+    println!(
+        "  curl -i http://{addr}/   # 200; set-cookie: visits=1; \"visit #1 with theme light\""
+    );
     println!("  curl -i -b 'visits=41; theme=dark' http://{addr}/   # 200; set-cookie: visits=42; \"visit #42 with theme dark\"");
     println!("  curl -i -b visits=7 http://{addr}/forget   # 307; location: /; set-cookie: visits=; no x-visits");
     axum::serve(

@@ -61,15 +61,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     // Everything but `/api/...`, `/_static/...` and `/favicon.ico`.
     let matcher = Matcher::new(["/((?!api|_static|favicon.ico).*)"])?;
-    let app = ProxyLayer::new(proxy).with_matcher(matcher).layer(router.with_state(()));
+    let app = ProxyLayer::new(proxy)
+        .with_matcher(matcher)
+        .layer(router.with_state(()));
 
     let (listener, addr) = support::listen("i18n").await;
-    println!("i18n listening on http://{addr}; locales {:?}, default {}; try:", LOCALES.locales(), LOCALES.default_locale());
+    println!(
+        "i18n listening on http://{addr}; locales {:?}, default {}; try:",
+        LOCALES.locales(),
+        LOCALES.default_locale()
+    );
     println!("  curl -i http://{addr}/products   # 307; location: /en/products");
     println!("  curl -i -H 'Accept-Language: fr;q=0.5, ja-JP' 'http://{addr}/products?page=2'   # 307; location: /ja/products?page=2");
     println!("  curl -i -b NEXT_LOCALE=fr -H 'Accept-Language: ja' http://{addr}/   # 307; location: /fr/");
     println!("  curl -i -H 'Accept-Language: de, fr;q=0.9, en;q=0.8' http://{addr}/   # 307; location: /fr/");
-    println!("  curl -i -H 'Accept-Language: ja;q=0, fr;q=0.1' http://{addr}/   # 307; location: /fr/");
+    println!(
+        "  curl -i -H 'Accept-Language: ja;q=0, fr;q=0.1' http://{addr}/   # 307; location: /fr/"
+    );
     println!("  curl -i http://{addr}/ja/products   # 200; \"[ja] こんにちは! page: /products\"");
     axum::serve(
         listener,

@@ -67,7 +67,9 @@ fn router() -> Router {
 /// The app for a next.config JSON text.
 pub fn app(config: &str) -> Result<RulesService<Router, impl ProxyFn + use<>>, RulesError> {
     let rules = Rules::from_json(config)?;
-    Ok(ProxyLayer::new(proxy).with_rules(rules).layer(router().with_state(())))
+    Ok(ProxyLayer::new(proxy)
+        .with_rules(rules)
+        .layer(router().with_state(())))
 }
 
 #[allow(dead_code)] // `tests/rules_next_config.rs` includes this file for `app` alone.
@@ -84,7 +86,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("next.config rules from {path} on http://{addr}");
     if std::env::args().nth(1).is_none() {
         println!("try:");
-        println!("  curl -i 'http://{addr}/blog/hello?ref=feed'   # 308; location: /news/hello?ref=feed");
+        println!(
+            "  curl -i 'http://{addr}/blog/hello?ref=feed'   # 308; location: /news/hello?ref=feed"
+        );
         println!("  curl -i http://{addr}/news/hello   # 200; x-frame-options: DENY; x-article: hello; \"news: hello\"");
         println!("  curl -i -b session=ann http://{addr}/me   # 200; \"user: ann\"");
         println!("  curl -i -H 'x-user: eve' http://{addr}/me   # 200; \"legacy: me\"");

@@ -57,7 +57,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (listener, addr) = support::listen("quickstart").await;
     println!("quickstart listening on http://{addr}; try:");
     println!("  curl -i http://{addr}/about/team     # 307; location: /home");
-    println!("  curl -i http://{addr}/another/page   # 200; \"home (you asked for /another/page)\"");
+    println!(
+        "  curl -i http://{addr}/another/page   # 200; \"home (you asked for /another/page)\""
+    );
     println!("  curl -i http://{addr}/home           # 200; \"home (you asked for /home)\"");
     axum::serve(
         listener,

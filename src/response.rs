@@ -364,7 +364,9 @@ impl ProxyResponse {
 
     /// Whether [`same_for_everyone`](Self::same_for_everyone) was declared.
     pub fn is_same_for_everyone(&self) -> bool {
-        self.more.as_ref().is_some_and(|more| more.same_for_everyone)
+        self.more
+            .as_ref()
+            .is_some_and(|more| more.same_for_everyone)
     }
 
     fn checked<K, V>(&mut self, name: K, value: V) -> Option<(HeaderName, HeaderValue)>

@@ -172,7 +172,9 @@ fn parse(line: &str) -> Option<Check> {
             "-H" => {
                 let header = args.next()?;
                 let (name, value) = header.split_once(':')?;
-                check.headers.push((name.trim().to_owned(), value.trim().to_owned()));
+                check
+                    .headers
+                    .push((name.trim().to_owned(), value.trim().to_owned()));
             }
             "-b" => check.headers.push(("cookie".to_owned(), args.next()?)),
             "-A" => check.headers.push(("user-agent".to_owned(), args.next()?)),
@@ -197,7 +199,9 @@ fn parse(line: &str) -> Option<Check> {
         } else if let Some(name) = item.strip_prefix("no ") {
             check.absent_headers.push(name.to_owned());
         } else if let Some((name, value)) = item.split_once(": ") {
-            check.expect_headers.push((name.to_owned(), value.to_owned()));
+            check
+                .expect_headers
+                .push((name.to_owned(), value.to_owned()));
         } else {
             panic!("{line}: cannot read the expectation {item:?}");
         }
@@ -228,7 +232,11 @@ async fn send(check: &Check) {
         .to_bytes();
     let body = String::from_utf8_lossy(&body);
     let line = &check.line;
-    assert_eq!(parts.status.as_u16(), check.status, "{line}\n{parts:?}\n{body}");
+    assert_eq!(
+        parts.status.as_u16(),
+        check.status,
+        "{line}\n{parts:?}\n{body}"
+    );
     for (name, value) in &check.expect_headers {
         let got: Vec<&str> = parts
             .headers
@@ -242,10 +250,16 @@ async fn send(check: &Check) {
         );
     }
     for name in &check.absent_headers {
-        assert!(!parts.headers.contains_key(name.as_str()), "{line}: {name} is set");
+        assert!(
+            !parts.headers.contains_key(name.as_str()),
+            "{line}: {name} is set"
+        );
     }
     for text in &check.body_has {
-        assert!(body.contains(text.as_str()), "{line}: {text:?} not in {body:?}");
+        assert!(
+            body.contains(text.as_str()),
+            "{line}: {text:?} not in {body:?}"
+        );
     }
 }
 
@@ -312,5 +326,26 @@ fn the_curl_lines_parse() {
     );
     assert_eq!(check.absent_headers, ["set-cookie"]);
     assert_eq!(check.body_has, ["text"]);
-    assert!(parse("  curl -i -c jar -b jar http://h/").is_none(), "no # means no check");
+    assert!(
+        parse("  curl -i -c jar -b jar http://h/").is_none(),
+        "no # means no check"
+    );
+}
+
+/// The README's walk-through is `examples/new_project.rs` as it is (after its header), so
+/// that what the README shows is compiled, run and tested as the example.
+#[test]
+fn the_readme_shows_the_new_project_example() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let example = std::fs::read_to_string(root.join("examples/new_project.rs")).unwrap();
+    let code: Vec<&str> = example
+        .lines()
+        .skip_while(|line| line.starts_with("//!") || line.is_empty())
+        .collect();
+    let block = format!("```rust,no_run\n{}\n```", code.join("\n"));
+    assert!(
+        readme.contains(&block),
+        "README.md's walk-through differs from examples/new_project.rs"
+    );
 }

@@ -16,7 +16,9 @@ pub async fn listen(example: &str) -> (TcpListener, String) {
         }
         Err(err) => {
             eprintln!("{example}: cannot listen on {addr}: {err}");
-            eprintln!("set ADDR to a free address: ADDR=127.0.0.1:3001 cargo run --example {example}");
+            eprintln!(
+                "set ADDR to a free address: ADDR=127.0.0.1:3001 cargo run --example {example}"
+            );
             std::process::exit(1);
         }
     }

@@ -54,7 +54,7 @@ fn random_bucket() -> &'static str {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    if nanos % 2 == 0 {
+    if nanos.is_multiple_of(2) {
         "a"
     } else {
         "b"

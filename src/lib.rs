@@ -79,6 +79,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]
+// Edition 2024 made these fire on code written for 2021 (let chains; a tail expression's
+// temporaries now drop earlier, so the `let x = ..; x` kept for them is no longer needed).
+// The code is correct as is; rewriting it touches files others are changing. To remove
+// once the matcher and rules rewrites have landed.
+#![allow(clippy::collapsible_if, clippy::let_and_return)]
 
 mod background;
 pub mod compose;

@@ -13,7 +13,6 @@ use axum::Router;
 use bytes::Bytes;
 use common::*;
 use http::StatusCode;
-use tower::Layer;
 use tower_proxy_fn::compose::chain;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 

@@ -11,7 +11,6 @@ use axum::response::Response;
 use axum::{Json, Router};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
-use tower::Layer;
 use tower::{Service, ServiceExt};
 use tower_proxy_fn::{ProxyFn, ProxyLayer, ProxyService};
 use tracing_subscriber::fmt::MakeWriter;

@@ -60,7 +60,7 @@
 //!   failures, composition.
 //! - [The matcher](matcher), [next.config rules](rules), [client IP, user agent and
 //!   geolocation](context), external rewrites (the `external` module, feature `external`),
-//!   [testing](testing).
+//!   [`testing`].
 //!
 //! The README has the migration table from Next.js and the list of examples.
 //!

@@ -34,7 +34,8 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let router = Router::new()
 //!     .route("/dashboard", get(dashboard))
-//!     .route("/login", get(|| async { "log in" }));
+//!     .route("/login", get(|| async { "log in" }))
+//!     .with_state(()); // readies the routes once: see the mounting guide
 //! let app = ProxyLayer::new(proxy)
 //!     .with_matcher(Matcher::new(["/dashboard/:path*"])?)
 //!     .layer(router);

@@ -5,7 +5,6 @@
 //! are printed before the timings; they are measured, not assumed.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tower::Layer;
 use tower_proxy_fn::rules::Rules;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 

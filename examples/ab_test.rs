@@ -2,8 +2,19 @@
 //! and a `bucket` cookie keeps each visitor in the same variant.
 //! `scripts/browser-e2e.sh` checks both in headless Chromium.
 //!
-//! Run: `cargo run --example ab_test`, then `curl -i http://127.0.0.1:3000/` (a few times:
-//! the variant changes) and `curl -i -b bucket=b http://127.0.0.1:3000/` (always B).
+//! Run: `cargo run --example ab_test` (on `127.0.0.1:3000`, or `ADDR`). It prints what to try:
+//!
+//! ```text
+//! $ curl -i http://127.0.0.1:3000/   # 200; set-cookie: bucket=; cache-control: private, no-store; "Variant "
+//! $ curl -i -b bucket=b http://127.0.0.1:3000/   # 200; no set-cookie; "Variant B"
+//! $ curl -i -b bucket=zz http://127.0.0.1:3000/   # 200; set-cookie: bucket=
+//! $ for i in $(seq 20); do curl -s http://127.0.0.1:3000/ | grep -o 'Variant [AB]'; done | sort | uniq -c
+//! ```
+//!
+//! A new visitor gets A or B and a `bucket` cookie; a known bucket keeps its variant and gets
+//! no new cookie; a tampered value is replaced by a fresh draw.
+
+mod support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,7 +22,6 @@ use axum::extract::{OriginalUri, Path};
 use axum::http::{header, StatusCode};
 use axum::response::Html;
 use axum::{routing::get, Router};
-use tower::Layer;
 use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
@@ -44,7 +54,7 @@ fn random_bucket() -> &'static str {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    if nanos % 2 == 0 {
+    if nanos.is_multiple_of(2) {
         "a"
     } else {
         "b"
@@ -81,14 +91,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new().route("/variants/{name}", get(variant));
     let app = ProxyLayer::new(proxy)
         .with_matcher(Matcher::new(["/"])?)
-        .layer(router);
+        .layer(router.with_state(()));
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("ab_test listening on http://{addr}");
-    println!("  curl -i http://{addr}/              # Variant A or B, and set-cookie: bucket=...");
-    println!("  curl -i -b bucket=b http://{addr}/  # always Variant B, no new cookie");
-    println!("  curl -i -c jar -b jar http://{addr}/   # run twice: the same variant");
+    let (listener, addr) = support::listen("ab_test").await;
+    println!("ab_test listening on http://{addr}; try:");
+    println!("  curl -i http://{addr}/   # 200; set-cookie: bucket=; cache-control: private, no-store; \"Variant \"");
+    println!("  curl -i -b bucket=b http://{addr}/   # 200; no set-cookie; \"Variant B\"");
+    println!("  curl -i -b bucket=zz http://{addr}/   # 200; set-cookie: bucket=");
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

@@ -6,7 +6,27 @@
 //! the dashboard once you have a name, and to the login form again after "Log out".
 //! `scripts/browser-e2e.sh` walks through that in headless Chromium.
 //!
-//! Run: `cargo run --example auth_guard`, or `curl -i http://127.0.0.1:3000/dashboard`.
+//! Run: `cargo run --example auth_guard` (on `127.0.0.1:3000`, or `ADDR`). It prints what to
+//! try:
+//!
+//! ```text
+//! $ curl -i http://127.0.0.1:3000/dashboard   # 307; location: /login?from=%2Fdashboard; cache-control: no-store
+//! $ curl -i 'http://127.0.0.1:3000/dashboard?tab=2'   # 307; location: /login?from=%2Fdashboard%3Ftab%3D2
+//! $ curl -i -b 'session=Ann%20Lee' http://127.0.0.1:3000/dashboard   # 200; cache-control: no-store; "Welcome, Ann Lee"
+//! $ curl -i http://127.0.0.1:3000/api/hello   # 401; "unauthorized"
+//! $ curl -i -H 'Authorization: Bearer t0ken' http://127.0.0.1:3000/api/hello   # 200; "api"
+//! $ curl -i -d 'user=ann&from=%2Fdashboard%3Ftab%3D2' http://127.0.0.1:3000/login   # 303; location: /dashboard?tab=2; set-cookie: session=ann
+//! $ curl -i -d 'user=ann&from=%2F%2Fevil.example' http://127.0.0.1:3000/login   # 303; location: /dashboard
+//! $ curl -i -b session=ann http://127.0.0.1:3000/logout   # 307; location: /login; set-cookie: session=; cache-control: no-store
+//! ```
+//!
+//! `/login` serves a form that posts `user` and `from`; `from` must be a path on this site
+//! (`//evil.example` and `/\evil.example` are other hosts to a browser, so they fall back to
+//! `/dashboard`). `cache-control: no-store` on the dashboard keeps "Back" after logging out
+//! from showing it again: without it, Chromium restores the page from its back/forward cache
+//! (the browser test fails on exactly that when the header is removed).
+
+mod support;
 
 use axum::extract::{Extension, Form, Query};
 use axum::http::{header, StatusCode};
@@ -14,7 +34,6 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::{routing::get, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tower::Layer;
 use tower_proxy_fn::cookie::{Cookie, SameSite};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
@@ -157,15 +176,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             get(|| async { Json(json!({ "hello": "api" })) }),
         );
     let matcher = Matcher::new(["/dashboard/:path*", "/api/:path*", "/logout"])?;
-    let app = ProxyLayer::new(proxy).with_matcher(matcher).layer(router);
+    let app = ProxyLayer::new(proxy)
+        .with_matcher(matcher)
+        .layer(router.with_state(()));
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("auth_guard listening on http://{addr} (open /dashboard in a browser)");
-    println!("  curl -i http://{addr}/dashboard                           # 307 to /login?from=%2Fdashboard");
-    println!("  curl -i -b session=ann http://{addr}/dashboard            # 200 Welcome, ann");
-    println!("  curl -i http://{addr}/api/hello                           # 401 JSON");
-    println!("  curl -i -H 'Authorization: Bearer t0ken' http://{addr}/api/hello");
+    let (listener, addr) = support::listen("auth_guard").await;
+    println!("auth_guard listening on http://{addr} (open /dashboard in a browser); try:");
+    println!("  curl -i http://{addr}/dashboard   # 307; location: /login?from=%2Fdashboard; cache-control: no-store");
+    println!("  curl -i 'http://{addr}/dashboard?tab=2'   # 307; location: /login?from=%2Fdashboard%3Ftab%3D2");
+    println!("  curl -i -b 'session=Ann%20Lee' http://{addr}/dashboard   # 200; cache-control: no-store; \"Welcome, Ann Lee\"");
+    println!("  curl -i http://{addr}/api/hello   # 401; \"unauthorized\"");
+    println!("  curl -i -H 'Authorization: Bearer t0ken' http://{addr}/api/hello   # 200; \"api\"");
+    println!("  curl -i -d 'user=ann&from=%2Fdashboard%3Ftab%3D2' http://{addr}/login   # 303; location: /dashboard?tab=2; set-cookie: session=ann");
+    println!("  curl -i -d 'user=ann&from=%2F%2Fevil.example' http://{addr}/login   # 303; location: /dashboard");
+    println!("  curl -i -b session=ann http://{addr}/logout   # 307; location: /login; set-cookie: session=; cache-control: no-store");
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

@@ -15,6 +15,7 @@
 //! Run: `VARIANT=proxy cargo run --release --example bench_server` (on `$ADDR`, default
 //! 127.0.0.1:3000), then `curl -i http://127.0.0.1:3000/page`.
 
+mod support;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +23,6 @@ use axum::routing::get;
 use axum::Router;
 use http::header::X_FRAME_OPTIONS;
 use http::HeaderValue;
-use tower::Layer;
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse};
 
 const STATIC: &str = "/((?!_next/static|_next/image|favicon.ico).*)";
@@ -85,9 +85,8 @@ fn is_static(path: &str) -> bool {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let variant = std::env::var("VARIANT").unwrap_or_else(|_| "proxy".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let (listener, addr) = support::listen("bench_server").await;
     let matcher = Matcher::new([STATIC]).expect("the static matcher compiles");
     println!("bench_server variant {variant} on http://{addr}/page");
     match variant.as_str() {

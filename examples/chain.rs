@@ -1,17 +1,28 @@
 //! Three proxy functions composed in one layer: logging (with `wait_until`), auth and i18n,
 //! each behind its own matcher; graceful shutdown waits for the background work.
 //!
-//! Run: `cargo run --example chain`, then
-//! `curl -i http://127.0.0.1:3000/docs` (307 to `/en/docs`),
-//! `curl -i http://127.0.0.1:3000/en/account` (307 to `/login`, and the `x-request-id` of
-//! the logging step rides along), `curl -i -b session=ann http://127.0.0.1:3000/en/account`.
+//! Run: `cargo run --example chain` (on `127.0.0.1:3000`, or `ADDR`). It prints what to try:
+//!
+//! ```text
+//! $ curl -i http://127.0.0.1:3000/docs   # 307; location: /en/docs
+//! $ curl -i -H 'Accept-Language: ja' http://127.0.0.1:3000/docs   # 307; location: /ja/docs
+//! $ curl -i http://127.0.0.1:3000/en   # 200; "/en for guest"
+//! $ curl -i http://127.0.0.1:3000/en/account   # 307; location: /login
+//! $ curl -i -b session=ann http://127.0.0.1:3000/en/account/settings   # 200; "/en/account/settings for ann"
+//! ```
+//!
+//! Every answer carries the `x-request-id` the logging step set, redirects of later steps
+//! included. The server prints one line per request, written after the response by
+//! `wait_until` (`log: GET /docs id=18ea6c984353c4fb`), and on Ctrl-C waits for the last
+//! ones: `background work finished: true`.
+
+mod support;
 
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::HeaderMap;
 use axum::{routing::get, Router};
-use tower::Layer;
 use tower_proxy_fn::compose::{chain, when};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
@@ -69,7 +80,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             with_auth,
         ))
         .then(when(
-            Matcher::new(["/((?!en/|ja/|login|favicon.ico).*)"])?,
+            // Not `/en`, `/ja` or anything under them (`/en` alone too: `(?:/|$)`).
+            Matcher::new(["/((?!(?:en|ja)(?:/|$)|login|favicon.ico).*)"])?,
             with_i18n,
         ));
     let layer = ProxyLayer::new(proxy);
@@ -77,15 +89,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let router = Router::new()
         .route("/login", get(|| async { "log in here\n" }))
+        .route("/{lang}", get(page))
         .route("/{lang}/{*rest}", get(page));
-    let app = layer.layer(router);
+    let app = layer.layer(router.with_state(()));
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("chain example on http://{addr}; try:");
-    println!("  curl -i http://{addr}/docs");
-    println!("  curl -i http://{addr}/en/account");
-    println!("  curl -i -b session=ann http://{addr}/en/account");
+    let (listener, addr) = support::listen("chain").await;
+    println!("chain example listening on http://{addr}; try:");
+    println!("  curl -i http://{addr}/docs   # 307; location: /en/docs");
+    println!("  curl -i -H 'Accept-Language: ja' http://{addr}/docs   # 307; location: /ja/docs");
+    println!("  curl -i http://{addr}/en   # 200; \"/en for guest\"");
+    println!("  curl -i http://{addr}/en/account   # 307; location: /login");
+    println!("  curl -i -b session=ann http://{addr}/en/account/settings   # 200; \"/en/account/settings for ann\"");
     axum::serve(
         listener,
         axum::ServiceExt::<Request>::into_make_service(app),

@@ -1,12 +1,22 @@
 //! Cookies: the proxy reads a `visits` cookie, sets it again (incremented, with attributes),
 //! tells the handler the count, and deletes it on `/forget`.
 //!
-//! Run: `cargo run --example cookies`, then
-//! `curl -i -c jar -b jar http://127.0.0.1:3000/` (repeat it to see the count grow).
+//! Run: `cargo run --example cookies` (on `127.0.0.1:3000`, or `ADDR`). It prints what to try:
+//!
+//! ```text
+//! $ curl -i http://127.0.0.1:3000/   # 200; set-cookie: visits=1; "visit #1 with theme light"
+//! $ curl -i -b 'visits=41; theme=dark' http://127.0.0.1:3000/   # 200; set-cookie: visits=42; "visit #42 with theme dark"
+//! $ curl -i -b visits=7 http://127.0.0.1:3000/forget   # 307; location: /; set-cookie: visits=; no x-visits
+//! $ curl -i -c jar -b jar http://127.0.0.1:3000/       (again and again: the count grows)
+//! ```
+//!
+//! The new cookie is `visits=42; HttpOnly; SameSite=Lax; Path=/; Max-Age=2592000`; the
+//! deletion is `visits=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`.
+
+mod support;
 
 use axum::http::HeaderMap;
 use axum::{routing::get, Router};
-use tower::Layer;
 use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
@@ -64,14 +74,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new().route("/", get(index));
     let app = ProxyLayer::new(proxy)
         .with_matcher(Matcher::new(["/", "/forget"])?)
-        .layer(router);
+        .layer(router.with_state(()));
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("cookies listening on http://{addr}");
-    println!("  curl -i -c jar -b jar http://{addr}/          # run twice: visit #1, #2");
-    println!("  curl -i -b 'visits=41; theme=dark' http://{addr}/");
-    println!("  curl -i -c jar -b jar http://{addr}/forget    # deletes the cookie");
+    let (listener, addr) = support::listen("cookies").await;
+    println!("cookies listening on http://{addr}; try:");
+    println!("  curl -i -c jar -b jar http://{addr}/   (again and again: the count grows)");
+    println!(
+        "  curl -i http://{addr}/   # 200; set-cookie: visits=1; \"visit #1 with theme light\""
+    );
+    println!("  curl -i -b 'visits=41; theme=dark' http://{addr}/   # 200; set-cookie: visits=42; \"visit #42 with theme dark\"");
+    println!("  curl -i -b visits=7 http://{addr}/forget   # 307; location: /; set-cookie: visits=; no x-visits");
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

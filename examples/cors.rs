@@ -1,12 +1,21 @@
 //! CORS for `/api/...`: the proxy answers `OPTIONS` preflights itself and adds
 //! `Access-Control-Allow-Origin` to other responses when the `Origin` is on the list.
 //!
-//! Run: `cargo run --example cors`, then
-//! `curl -i -X OPTIONS -H 'Origin: https://acme.com' http://127.0.0.1:3000/api/data`.
+//! Run: `cargo run --example cors` (on `127.0.0.1:3000`, or `ADDR`). It prints what to try:
+//!
+//! ```text
+//! $ curl -i -X OPTIONS -H 'Origin: https://acme.com' -H 'Access-Control-Request-Method: POST' http://127.0.0.1:3000/api/data   # 204; access-control-allow-origin: https://acme.com; access-control-max-age: 600
+//! $ curl -i -H 'Origin: https://acme.com' http://127.0.0.1:3000/api/data   # 200; access-control-allow-origin: https://acme.com; vary: origin
+//! $ curl -i -H 'Origin: https://evil.example' http://127.0.0.1:3000/api/data   # 200; no access-control-allow-origin
+//! ```
+//!
+//! An origin off the list gets no `access-control-allow-origin`, on the preflight either, so
+//! the browser keeps the response from the page.
+
+mod support;
 
 use axum::http::{header, Method, StatusCode};
 use axum::{routing::get, Json, Router};
-use tower::Layer;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 const ALLOWED_ORIGINS: &[&str] = &["https://acme.com", "https://my-app.org"];
@@ -50,14 +59,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new().route("/api/data", get(data).post(data));
     let app = ProxyLayer::new(proxy)
         .with_matcher(Matcher::new(["/api/:path*"])?)
-        .layer(router);
+        .layer(router.with_state(()));
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("cors listening on http://{addr}; allowed origins: {ALLOWED_ORIGINS:?}");
-    println!("  curl -i -X OPTIONS -H 'Origin: https://acme.com' http://{addr}/api/data  # 204 + Allow-*");
-    println!("  curl -i -H 'Origin: https://acme.com' http://{addr}/api/data             # 200 + Allow-Origin");
-    println!("  curl -i -H 'Origin: https://evil.example' http://{addr}/api/data         # 200, no Allow-Origin");
+    let (listener, addr) = support::listen("cors").await;
+    println!("cors listening on http://{addr}; allowed origins: {ALLOWED_ORIGINS:?}; try:");
+    println!("  curl -i -X OPTIONS -H 'Origin: https://acme.com' -H 'Access-Control-Request-Method: POST' http://{addr}/api/data   # 204; access-control-allow-origin: https://acme.com; access-control-max-age: 600");
+    println!("  curl -i -H 'Origin: https://acme.com' http://{addr}/api/data   # 200; access-control-allow-origin: https://acme.com; vary: origin");
+    println!("  curl -i -H 'Origin: https://evil.example' http://{addr}/api/data   # 200; no access-control-allow-origin");
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

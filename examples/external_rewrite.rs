@@ -1,10 +1,22 @@
-//! An external rewrite: a second server (a "legacy app" on `127.0.0.1:4000`) is put behind
-//! `/legacy/...` of the main app, the client's URL unchanged
+//! An external rewrite: a second server (a "legacy app") is put behind `/legacy/...` of the
+//! main app, the client's URL unchanged
 //! (`NextResponse.rewrite(new URL('http://127.0.0.1:4000/...'))`).
 //!
-//! Run: `cargo run --features external --example external_rewrite`, then
-//! `curl -i http://127.0.0.1:3000/legacy/hello?name=ann`.
-//! Addresses: `ADDR` (default `127.0.0.1:3000`) and `LEGACY_ADDR` (default `127.0.0.1:4000`).
+//! Run: `cargo run --features external --example external_rewrite`: the main app on
+//! `127.0.0.1:3000` (or `ADDR`), the legacy app on `127.0.0.1:4000` (or `LEGACY_ADDR`). It
+//! prints what to try:
+//!
+//! ```text
+//! $ curl -i 'http://127.0.0.1:3000/legacy/hello?name=ann'   # 200; x-proxied-by: tower-proxy-fn; set-cookie: legacy_session=abc; "legacy app: GET /hello?name=ann"
+//! $ head -c 10000000 /dev/zero | curl -s --data-binary @- http://127.0.0.1:3000/legacy/upload
+//! legacy app received 10000000 bytes
+//! ```
+//!
+//! The legacy app's cookie and the proxy's (`seen=1`) both reach the client; the legacy app
+//! sees its own `Host` (`127.0.0.1:4000`) and the client in `X-Forwarded-Host` and
+//! `X-Forwarded-For`; the 10 MB body streams through without being buffered.
+
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,7 +28,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::BodyExt;
-use tower::Layer;
 use tower_proxy_fn::external::Upstreams;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
@@ -72,13 +83,16 @@ fn proxy_for(legacy: String) -> impl Fn(ProxyRequest) -> std::future::Ready<Prox
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let legacy = std::env::var("LEGACY_ADDR").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());
 
     let legacy_app = Router::new()
         .route("/hello", get(hello))
         .route("/upload", post(upload));
-    let legacy_listener = tokio::net::TcpListener::bind(&legacy).await?;
+    let legacy_listener = tokio::net::TcpListener::bind(&legacy)
+        .await
+        .map_err(|err| format!("cannot listen on LEGACY_ADDR {legacy}: {err}; set LEGACY_ADDR"))?;
+    // The address as bound: `LEGACY_ADDR=127.0.0.1:0` picks a free port.
+    let legacy = legacy_listener.local_addr()?.to_string();
     tokio::spawn(async move { axum::serve(legacy_listener, legacy_app).await });
 
     // Only the legacy app may be a rewrite target; anything else is refused (500, logged).
@@ -89,11 +103,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = ProxyLayer::new(proxy_for(legacy.clone()))
         .with_matcher(Matcher::new(["/legacy/:path*"])?)
         .external(upstreams)
-        .layer(router);
+        .layer(router.with_state(()));
 
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("main app on http://{addr}, legacy app on http://{legacy}");
-    println!("  curl -i http://{addr}/legacy/hello?name=ann");
+    let (listener, addr) = support::listen("external_rewrite").await;
+    println!("main app listening on http://{addr}, legacy app on http://{legacy}; try:");
+    println!("  curl -i 'http://{addr}/legacy/hello?name=ann'   # 200; x-proxied-by: tower-proxy-fn; set-cookie: legacy_session=abc; \"legacy app: GET /hello?name=ann\"");
     println!("  head -c 10000000 /dev/zero | curl -s --data-binary @- http://{addr}/legacy/upload");
     // `ConnectInfo<SocketAddr>` gives the client's address for `X-Forwarded-For`.
     axum::serve(

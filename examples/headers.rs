@@ -1,14 +1,24 @@
 //! Header edits: the proxy adds `x-hello-from-proxy` and removes `x-secret` before the handler
 //! runs (the client never sees those edits), and sets response headers for the client.
 //!
-//! Run: `cargo run --example headers`, then
-//! `curl -i -H 'x-secret: hunter2' http://127.0.0.1:3000/echo`.
+//! Run: `cargo run --example headers` (on `127.0.0.1:3000`, or `ADDR`). It prints what to try:
+//!
+//! ```text
+//! $ curl -i -H 'x-secret: hunter2' http://127.0.0.1:3000/echo   # 200; x-hello-from-proxy: hi, client; x-frame-options: DENY; cache-control: no-store
+//! $ curl -i -H 'x-debug: 1' -H 'x-hello-from-proxy: spoofed' http://127.0.0.1:3000/echo/a/b   # 200; x-debug-echo: 1; vary: x-debug
+//! ```
+//!
+//! The handler echoes the request headers it got, as JSON: no `x-secret`, and
+//! `"x-hello-from-proxy":"hello"` whatever the client sent under that name. The handler's
+//! `cache-control: public, max-age=60` is replaced (`header`), its `vary: accept-encoding`
+//! kept (`append_header` adds `vary: x-debug`).
+
+mod support;
 
 use std::collections::BTreeMap;
 
 use axum::http::{header, HeaderMap};
 use axum::{routing::get, Json, Router};
-use tower::Layer;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 async fn proxy(req: ProxyRequest) -> ProxyResponse {
@@ -60,13 +70,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/echo/{*rest}", get(echo));
     let app = ProxyLayer::new(proxy)
         .with_matcher(Matcher::new(["/echo/:path*"])?)
-        .layer(router);
+        .layer(router.with_state(()));
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("headers listening on http://{addr}");
-    println!("  curl -i -H 'x-secret: hunter2' http://{addr}/echo   # no x-secret in the echo");
-    println!("  curl -i -H 'x-debug: 1' http://{addr}/echo/a/b      # x-debug-echo: 1");
+    let (listener, addr) = support::listen("headers").await;
+    println!("headers listening on http://{addr}; try:");
+    println!("  curl -i -H 'x-secret: hunter2' http://{addr}/echo   # 200; x-hello-from-proxy: hi, client; x-frame-options: DENY; cache-control: no-store");
+    println!("  curl -i -H 'x-debug: 1' -H 'x-hello-from-proxy: spoofed' http://{addr}/echo/a/b   # 200; x-debug-echo: 1; vary: x-debug");
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

@@ -7,15 +7,30 @@
 //! number of proxies in front (`TRUSTED_PROXIES=1`) or their addresses
 //! (`TRUSTED_PROXIES=10.0.0.0/8`).
 //!
-//! Run: `cargo run --example ip_allowlist`, then `curl -i http://127.0.0.1:3000/`
-//! (`ALLOWED_IPS=10.0.0.0/8 cargo run --example ip_allowlist` to see the 401).
+//! Run: `cargo run --example ip_allowlist` (on `127.0.0.1:3000`, or `ADDR`). It prints what to
+//! try, with the answers its settings give:
+//!
+//! ```text
+//! $ ALLOWED_IPS=10.0.0.0/8 cargo run --example ip_allowlist
+//! $ curl -i http://127.0.0.1:3000/   # 401; "127.0.0.1"
+//! $ curl -i -H 'x-forwarded-for: 10.1.2.3' http://127.0.0.1:3000/   # 401; "127.0.0.1"
+//! $ curl -i http://127.0.0.1:3000/health   # 200; "ok"
+//!
+//! $ TRUSTED_PROXIES=1 ALLOWED_IPS=10.0.0.0/8 cargo run --example ip_allowlist
+//! $ curl -i -H 'x-forwarded-for: 10.1.2.3' http://127.0.0.1:3000/   # 200; "10.1.2.3 is on the list"
+//! $ curl -i -H 'x-forwarded-for: 10.1.2.3, 198.51.100.23' http://127.0.0.1:3000/   # 401; "198.51.100.23"
+//! ```
+//!
+//! The 401 is `{"error":"unauthorized","ip":"..."}`; with one trusted proxy, curl plays the
+//! proxy, and the rightmost address it forwards is the client.
 
-use std::net::SocketAddr;
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::{routing::get, Router};
-use tower::Layer;
 use tower_proxy_fn::context::{IpAllowlist, TrustedProxies};
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, ProxyService};
 
@@ -57,7 +72,7 @@ pub fn app(allowed: IpAllowlist, proxies: TrustedProxies) -> ProxyService<Router
     ProxyLayer::new(proxy)
         .with_matcher(Matcher::new(["/((?!health).*)"]).expect("a valid matcher"))
         .trust_proxies(proxies)
-        .layer(router)
+        .layer(router.with_state(()))
 }
 
 /// `TRUSTED_PROXIES`: empty or unset = none, a number = that many proxies, else ranges.
@@ -83,16 +98,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proxies = trusted_proxies(&std::env::var("TRUSTED_PROXIES").unwrap_or_default())?;
     println!("allowed: {allowed}; trusted proxies: {proxies}");
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("ip_allowlist listening on http://{addr}");
-    println!("  curl -i http://{addr}/        # 200 from an allowed IP, else 401 JSON");
-    println!("  curl -i -H 'x-forwarded-for: 10.1.2.3' http://{addr}/   # ignored unless TRUSTED_PROXIES");
-    println!("  curl -i http://{addr}/health  # always 200");
+    let (listener, addr) = support::listen("ip_allowlist").await;
+    // The answers these settings give to a client on 127.0.0.1, as the layer will work them out.
+    let local = Some(IpAddr::from([127, 0, 0, 1]));
+    let answer = |forwarded: &str| {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = forwarded.parse() {
+            headers.insert("x-forwarded-for", value);
+        }
+        match proxies.client_ip(local, &headers) {
+            Some(ip) if allowed.contains(ip) => format!("200; \"{ip} is on the list\""),
+            Some(ip) => format!("401; \"{ip}\""),
+            None => "401".to_owned(),
+        }
+    };
+    println!("ip_allowlist listening on http://{addr}; try:");
+    println!("  curl -i http://{addr}/   # {}", answer(""));
+    for forwarded in ["10.1.2.3", "10.1.2.3, 198.51.100.23"] {
+        let expected = answer(forwarded);
+        println!("  curl -i -H 'x-forwarded-for: {forwarded}' http://{addr}/   # {expected}");
+    }
+    println!("  curl -i http://{addr}/health   # 200; \"ok\"");
     // Connect info puts the peer address in the request extensions for `client_ip()`.
     let make_service =
         axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(
-            app(allowed, proxies),
+            app(allowed, proxies.clone()),
         );
     axum::serve(listener, make_service).await?;
     Ok(())

@@ -5,17 +5,32 @@
 //!
 //! `GEO_FROM=vercel` or `GEO_FROM=cloudflare` reads that CDN's location headers (only do
 //! this behind that CDN: a client can send them too); `TRUSTED_PROXIES=N` trusts N proxies'
-//! `X-Forwarded-For`.
+//! `X-Forwarded-For`. `RUST_LOG=info,tower_proxy_fn=debug` adds the layer's own decisions.
 //!
-//! Run: `cargo run --example logging --features user-agent`, then
-//! `curl http://127.0.0.1:3000/hello` and watch the server's stdout.
-//! `RUST_LOG=info,tower_proxy_fn=debug` adds the layer's own decisions.
+//! Run: `cargo run --example logging --features user-agent` (on `127.0.0.1:3000`, or `ADDR`).
+//! It prints what to try on stderr, and the JSON lines on stdout:
+//!
+//! ```text
+//! $ curl -i http://127.0.0.1:3000/hello   # 200; "hello"
+//! $ curl -i http://127.0.0.1:3000/old   # 307; location: /hello
+//! $ curl -i -A 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' http://127.0.0.1:3000/account   # 403
+//! ```
+//!
+//! ```json
+//! {"timestamp":"...","level":"INFO","message":"request","ip":"127.0.0.1","method":"GET","path":"/hello","user_agent":"curl/7.88.1","browser":"HTTP Library","device":"Unknown","bot":false,"outcome":"next","target":"access"}
+//! ```
+//!
+//! Behind Vercel and one proxy (`GEO_FROM=vercel TRUSTED_PROXIES=1`), a request with
+//! `x-forwarded-for: 198.51.100.23`, `x-vercel-ip-country: US`, `x-vercel-ip-country-region: CA`
+//! and `x-vercel-ip-city: San%20Francisco` logs `"ip":"198.51.100.23","country":"US",
+//! "region":"CA","city":"San Francisco"`; without `GEO_FROM` the same headers log no location.
+
+mod support;
 
 use std::net::SocketAddr;
 
 use axum::http::StatusCode;
 use axum::{routing::get, Router};
-use tower::Layer;
 use tower_proxy_fn::context::{Cdn, TrustedProxies};
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, ProxyService};
 use tracing_subscriber::EnvFilter;
@@ -62,8 +77,8 @@ pub fn app(cdn: Option<Cdn>, proxies: TrustedProxies) -> ProxyService<Router, im
         .with_matcher(matcher)
         .trust_proxies(proxies);
     match cdn {
-        Some(cdn) => layer.geo_from(cdn).layer(router),
-        None => layer.layer(router),
+        Some(cdn) => layer.geo_from(cdn).layer(router.with_state(())),
+        None => layer.layer(router.with_state(())),
     }
 }
 
@@ -93,12 +108,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => 0,
     };
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    // On stderr, so stdout holds only JSON lines.
-    eprintln!("logging listening on http://{addr}; one JSON line per request on stdout");
-    eprintln!("  curl http://{addr}/hello");
-    eprintln!("  curl -A 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' http://{addr}/account");
+    let (listener, addr) = support::listen("logging").await;
+    eprintln!("logging listening on http://{addr}; one JSON line per request on stdout; try:");
+    eprintln!("  curl -i http://{addr}/hello   # 200; \"hello\"");
+    eprintln!("  curl -i http://{addr}/old   # 307; location: /hello");
+    eprintln!("  curl -i -A 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' http://{addr}/account   # 403");
     let make_service =
         axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(
             app(cdn, TrustedProxies::hops(hops)),

@@ -1,17 +1,29 @@
 //! The scenario app of Next.js's conformance suite, written with tower-proxy-fn and axum.
 //!
-//! `cargo run --example nextjs_parity` (listens on 127.0.0.1:3000, or on `$ADDR`), then
-//! compare it with Next.js 16.4.6:
+//! Run: `cargo run --example nextjs_parity` (on `127.0.0.1:3000`, or `ADDR`). It prints what
+//! to try, and how to compare it with Next.js 16.4.6:
 //!
 //! ```text
-//! python3 tests/fixtures/record_transcripts.py http://127.0.0.1:3000 /tmp/ours.json
-//! python3 tests/fixtures/compare_transcripts.py tests/fixtures/nextjs-transcripts.json /tmp/ours.json
+//! $ curl -i http://127.0.0.1:3000/about   # 307; location: /redirected
+//! $ curl -i http://127.0.0.1:3000/another   # 200; "/api/echo/rewritten"
+//! $ curl -i http://127.0.0.1:3000/another/   # 308; location: /another
+//! $ curl -i -H 'x-secret: s3cret' http://127.0.0.1:3000/api/echo/headers   # 200; x-hello-from-proxy2: hello; "x-hello-from-proxy1"
+//! $ curl -i http://127.0.0.1:3000/dashboard/stats   # 307; location: /login?from=%2Fdashboard%2Fstats
+//! $ curl -i 'http://127.0.0.1:3000/search?q=rust&from=user'   # 200; '"from":"proxy"'
+//! $ curl -i --path-as-is http://127.0.0.1:3000//about   # 308; location: /about
+//! $ curl -i --path-as-is 'http://127.0.0.1:3000/a\b'   # 308; location: /a/b
+//! $ python3 tests/fixtures/record_transcripts.py http://127.0.0.1:3000 /tmp/ours.json
+//! $ python3 tests/fixtures/compare_transcripts.py tests/fixtures/nextjs-transcripts.json /tmp/ours.json
+//! 34 passed, 0 failed
 //! ```
 //!
-//! Each branch of `proxy` is the matching branch of `tests/fixtures/nextjs-scenario-app/proxy.js`.
-//! Around it, Next.js's own routing with its defaults: `trailingSlash: false` (`/another/`
-//! answers 308 to `/another`) and the 308 for `//` and `\` in a path.
+//! Each branch of `proxy` is the matching branch of `tests/fixtures/nextjs-scenario-app/proxy.js`;
+//! the echo handler shows the path it was reached under and the request headers the proxy
+//! edited. Around it, Next.js's own routing with its defaults: `trailingSlash: false`
+//! (`/another/` answers 308 to `/another`) and the 308 for `//` and `\` in a path.
 //! `tests/nextjs_parity.rs` runs the same comparison with `oneshot`.
+
+mod support;
 
 use std::collections::BTreeMap;
 
@@ -21,7 +33,6 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::json;
-use tower::Layer;
 use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
 use tower_proxy_fn::rules::{Rules, TrailingSlash};
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RulesService};
@@ -200,19 +211,23 @@ pub fn app() -> RulesService<Router, impl ProxyFn> {
     ProxyLayer::new(proxy)
         .with_matcher(matcher)
         .with_rules(nextjs_defaults)
-        .layer(router)
+        .layer(router.with_state(()))
 }
 
 #[allow(dead_code)] // `tests/nextjs_parity.rs` includes this file for `app` alone.
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("Next.js scenario app on http://{addr}");
-    println!(
-        "  compare: python3 tests/fixtures/record_transcripts.py http://{addr} /tmp/ours.json"
-    );
-    println!("           python3 tests/fixtures/compare_transcripts.py tests/fixtures/nextjs-transcripts.json /tmp/ours.json");
+    let (listener, addr) = support::listen("nextjs_parity").await;
+    println!("Next.js scenario app listening on http://{addr}; try:");
+    println!("  curl -i http://{addr}/about   # 307; location: /redirected");
+    println!("  curl -i http://{addr}/another   # 200; \"/api/echo/rewritten\"");
+    println!("  curl -i http://{addr}/another/   # 308; location: /another");
+    println!("  curl -i -H 'x-secret: s3cret' http://{addr}/api/echo/headers   # 200; x-hello-from-proxy2: hello; \"x-hello-from-proxy1\"");
+    println!("  curl -i http://{addr}/dashboard/stats   # 307; location: /login?from=%2Fdashboard%2Fstats");
+    println!("  curl -i 'http://{addr}/search?q=rust&from=user'   # 200; '\"from\":\"proxy\"'");
+    println!("  curl -i --path-as-is http://{addr}//about   # 308; location: /about");
+    println!("  compare with Next.js: python3 tests/fixtures/record_transcripts.py http://{addr} /tmp/ours.json");
+    println!("    then: python3 tests/fixtures/compare_transcripts.py tests/fixtures/nextjs-transcripts.json /tmp/ours.json");
     axum::serve(
         listener,
         axum::ServiceExt::<Request>::into_make_service(app()),

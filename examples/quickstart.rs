@@ -1,10 +1,21 @@
 //! The official Next.js Proxy example: `/about/...` redirects to `/home`, `/another/...` is
 //! rewritten to `/home` (the address bar keeps `/another`).
 //!
-//! Run: `cargo run --example quickstart`, then `curl -i http://127.0.0.1:3000/about/team`.
+//! Run: `cargo run --example quickstart` (serves on `127.0.0.1:3000`; `ADDR=127.0.0.1:3001`
+//! for another address). It prints what to try:
+//!
+//! ```text
+//! $ curl -i http://127.0.0.1:3000/about/team     # 307; location: /home
+//! $ curl -i http://127.0.0.1:3000/another/page   # 200; "home (you asked for /another/page)"
+//! $ curl -i http://127.0.0.1:3000/home           # 200; "home (you asked for /home)"
+//! ```
+//!
+//! The rewrite serves `/home` while the client still asks for `/another/page`; the handler
+//! finds what was asked in `axum::extract::OriginalUri`.
+
+mod support;
 
 use axum::{extract::OriginalUri, routing::get, Router};
-use tower::Layer;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 // `export const config = { matcher: ["/about/:path*", "/another/:path*"] }`
@@ -41,14 +52,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/home", get(home));
     let app = ProxyLayer::new(proxy)
         .with_matcher(Matcher::new(MATCHER)?)
-        .layer(router);
+        .layer(router.with_state(())); // routes readied once: see `guide::mounting`
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("quickstart listening on http://{addr}");
-    println!("  curl -i http://{addr}/about/team    # 307, location: /home");
-    println!("  curl -i http://{addr}/another/page  # 200, served by /home");
-    println!("  curl -i http://{addr}/home          # 200, untouched");
+    let (listener, addr) = support::listen("quickstart").await;
+    println!("quickstart listening on http://{addr}; try:");
+    println!("  curl -i http://{addr}/about/team     # 307; location: /home");
+    println!(
+        "  curl -i http://{addr}/another/page   # 200; \"home (you asked for /another/page)\""
+    );
+    println!("  curl -i http://{addr}/home           # 200; \"home (you asked for /home)\"");
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

@@ -57,7 +57,7 @@ fi
 echo "== node $(node --version), npm $(npm --version 2>/dev/null)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-# Same features as .ci/run's `cargo build --examples --all-features`, so nothing is rebuilt.
+# Same features as .ci/run's `cargo test --all-features` (which builds the examples): nothing is rebuilt.
 echo "== cargo build --example auth_guard --example ab_test"
 cargo build --all-features --example auth_guard --example ab_test
 

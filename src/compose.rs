@@ -85,8 +85,12 @@ impl ProxyFn for Chain {
         Box::pin(async move {
             let mut request = request;
             let mut so_far = ProxyResponse::next();
+            // The steps' reads go to one log: its marks are left off only if every step that
+            // ran declared that what it read does not change the response.
+            let mut same_for_everyone = true;
             for step in steps {
                 let decision = step.call_erased(request.clone()).await;
+                same_for_everyone &= decision.is_same_for_everyone();
                 let goes_on = decision.is_next() && decision.invalid_reason().is_none();
                 if goes_on {
                     request = request.edited(|parts| {
@@ -100,6 +104,11 @@ impl ProxyFn for Chain {
                 if !goes_on {
                     break;
                 }
+            }
+            match (&mut so_far.more, same_for_everyone) {
+                (Some(more), declared) => more.same_for_everyone = declared,
+                (None, true) => so_far = so_far.same_for_everyone(),
+                (None, false) => {}
             }
             so_far
         })

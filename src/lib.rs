@@ -8,7 +8,7 @@
 //! ```
 //! use axum::{routing::get, Extension, Router};
 //! use http::StatusCode;
-//! use tower::{Layer, ServiceExt};
+//! use tower::ServiceExt; // `oneshot`, for this test
 //! use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 //!
 //! #[derive(Clone)]
@@ -34,7 +34,8 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let router = Router::new()
 //!     .route("/dashboard", get(dashboard))
-//!     .route("/login", get(|| async { "log in" }));
+//!     .route("/login", get(|| async { "log in" }))
+//!     .with_state(()); // readies the routes once: see the mounting guide
 //! let app = ProxyLayer::new(proxy)
 //!     .with_matcher(Matcher::new(["/dashboard/:path*"])?)
 //!     .layer(router);
@@ -49,14 +50,33 @@
 //! # }
 //! ```
 //!
-//! See the README for the migration table from Next.js, where to mount the layer, and the
-//! examples. next.config's `headers`, `redirects`, `rewrites`, `trailingSlash` and `i18n` run
-//! in the same layer with [`ProxyLayer::with_rules`]: see [`rules`].
+//! The layer reports mistakes (a rewrite it cannot carry out, an invalid header from the
+//! function, a panic) through [`tracing`](https://docs.rs/tracing): install a subscriber, such
+//! as `tracing_subscriber::fmt().init()`, to see them.
 //!
-//! Cargo features, all off by default: `serde` (the matcher's config types deserialize),
-//! `external` (rewrites to allow-listed other origins are forwarded there: the `external`
-//! module), `external-rustls` (the same for `https` upstreams), `user-agent`
-//! (`ProxyRequest::user_agent`) and `maxminddb` (geolocation from a MaxMind database).
+//! # Guides
+//!
+//! - [Where to mount the layer](guide::mounting), and why `Router::with_state` comes first.
+//! - [What each outcome does](guide::outcomes): header edits, cookies, cache marks,
+//!   failures, composition.
+//! - [The matcher](matcher), [next.config rules](rules), [client IP, user agent and
+//!   geolocation](context), external rewrites (the `external` module, feature `external`),
+//!   [`testing`].
+//!
+//! The README has the migration table from Next.js and the list of examples.
+//!
+//! # Cargo features
+//!
+//! All off by default.
+//!
+//! | feature | what it adds | pulls in |
+//! |---|---|---|
+//! | `serde` | `Deserialize` for the matcher's config types, from any serde format | `serde/derive` |
+//! | `external` | rewrites to allow-listed other origins are forwarded there: `ProxyLayer::external`, the `external` module | `hyper`, `hyper-util` |
+//! | `external-rustls` | the same for `https` upstreams (rustls with ring, webpki roots) | `hyper-rustls`, `rustls` |
+//! | `user-agent` | `ProxyRequest::user_agent`: browser, OS, device, bot | `woothee` |
+//! | `maxminddb` | `ProxyLayer::geo_database`: geolocation from a MaxMind `.mmdb` file | `maxminddb` |
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]
@@ -65,8 +85,10 @@ mod background;
 pub mod compose;
 pub mod context;
 #[cfg(feature = "external")]
+#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 pub mod external;
 mod function;
+pub mod guide;
 mod layer;
 pub mod matcher;
 mod request;

@@ -22,8 +22,10 @@ use crate::url_safety::request_url;
 /// The request as the proxy function sees it: method, URL, headers, cookies, the client's
 /// address, the matcher's captured parameters and the request extensions.
 ///
-/// It owns what it holds, so the function's future is `'static`. The body is not here: it
-/// streams on to the inner service untouched.
+/// It owns what it holds, so the function's future is `'static`. The body streams on to the
+/// inner service untouched, unless the layer was built with
+/// [`ProxyLayer::read_body`](crate::ProxyLayer::read_body); then [`body`](Self::body) holds
+/// the bytes it read.
 ///
 /// ```
 /// use tower_proxy_fn::{ProxyRequest, ProxyResponse};
@@ -217,7 +219,9 @@ impl ProxyRequest {
     ///
     /// Reading them is remembered: a response produced from this decision gets
     /// `Vary: Cookie` and `Cache-Control: private` (unless the proxy set those headers
-    /// itself), so that no shared cache hands one user's decision to another.
+    /// itself), so that no shared cache hands one user's decision to another. A function
+    /// whose answer does not depend on them (logging) says so with
+    /// [`ProxyResponse::same_for_everyone`](crate::ProxyResponse::same_for_everyone).
     pub fn cookies(&self) -> &RequestCookies {
         self.read_log().note_cookies();
         self.derived()
@@ -392,6 +396,7 @@ impl ProxyRequest {
     /// assert_eq!(req.user_agent().device, DeviceType::Unknown);
     /// ```
     #[cfg(feature = "user-agent")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "user-agent")))]
     pub fn user_agent(&self) -> &crate::context::UserAgent {
         // A decision on the user agent varies with it (see `header`).
         self.note_header_read(&http::header::USER_AGENT);

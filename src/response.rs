@@ -50,6 +50,8 @@ pub(crate) struct More {
     pub(crate) cookies: Vec<Cookie<'static>>,
     pub(crate) extensions: Extensions,
     pub(crate) invalid: Option<String>,
+    /// Set by [`ProxyResponse::same_for_everyone`]: no cache marks for what was read.
+    pub(crate) same_for_everyone: bool,
 }
 
 pub(crate) enum Action {
@@ -345,6 +347,37 @@ impl ProxyResponse {
         self
     }
 
+    /// Declares that what the function read (cookies, headers) does not change this
+    /// response: every visitor would get the same one, so the layer leaves off the
+    /// `Vary: cookie` / `Vary: <header>` and `Cache-Control: private` it adds otherwise.
+    ///
+    /// For a function that reads a cookie only to log it, or to count visits in the
+    /// background. Never for a decision that depends on what it read (a login redirect, a
+    /// per-user header): a shared cache would hand it to other visitors. In a
+    /// [`chain`](crate::compose::chain), the marks are left off only when every step's
+    /// decision says so.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{ProxyRequest, ProxyResponse};
+    ///
+    /// async fn log_visits(req: ProxyRequest) -> ProxyResponse {
+    ///     let visitor = req.cookies().get("visitor").unwrap_or("new").to_owned();
+    ///     req.wait_until(async move { println!("visit from {visitor}") });
+    ///     ProxyResponse::next().same_for_everyone() // a CDN may cache the page for all
+    /// }
+    /// ```
+    pub fn same_for_everyone(mut self) -> Self {
+        self.more().same_for_everyone = true;
+        self
+    }
+
+    /// Whether [`same_for_everyone`](Self::same_for_everyone) was declared.
+    pub fn is_same_for_everyone(&self) -> bool {
+        self.more
+            .as_ref()
+            .is_some_and(|more| more.same_for_everyone)
+    }
+
     fn checked<K, V>(&mut self, name: K, value: V) -> Option<(HeaderName, HeaderValue)>
     where
         K: TryInto<HeaderName>,
@@ -466,8 +499,8 @@ pub(crate) type ResponseHeader = (HeaderName, HeaderValue, bool);
 
 /// The proxy's response headers, in order. One is held inline: a decision that sets a
 /// single header (the usual security header, a request id) allocates nothing for it, which
-/// through a real server is worth more than the larger decision costs to move
-/// (BENCHMARKS.md, "Fourth pass").
+/// through a real server is worth more than the larger decision costs to move (measured
+/// with `scripts/perf_server.sh`).
 #[derive(Default)]
 pub(crate) enum HeaderList {
     #[default]

@@ -18,7 +18,7 @@ use common::serve;
 use http::StatusCode;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
-use tower::{Layer, ServiceExt};
+use tower::ServiceExt;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 fn protected(name: &'static str) -> axum::routing::MethodRouter {

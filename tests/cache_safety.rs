@@ -13,7 +13,6 @@ use axum::Router;
 use bytes::Bytes;
 use common::*;
 use http::StatusCode;
-use tower::Layer;
 use tower_proxy_fn::compose::chain;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
@@ -316,4 +315,54 @@ async fn a_permanent_redirect_decided_on_cookies_is_a_warning() {
     );
     assert!(warnings[0].contains("status=301"), "{text}");
     assert!(warnings[1].contains("status=308"), "{text}");
+}
+
+/// Reads the cookie and a header only to log them: the answer is the same for everyone.
+async fn logs_only(req: ProxyRequest) -> ProxyResponse {
+    let _visitor = req.cookies().get("visitor").map(str::to_owned);
+    let _agent = req.header("user-agent").map(str::to_owned);
+    ProxyResponse::next()
+        .header("x-seen", "1")
+        .same_for_everyone()
+}
+
+#[tokio::test]
+async fn same_for_everyone_leaves_the_response_cacheable() {
+    let app = ProxyLayer::new(logs_only).layer(router());
+    let request = http::Request::get("/dashboard")
+        .header("cookie", "visitor=ann")
+        .header("user-agent", "curl")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&app, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // The handler's own headers, nothing added for the reads.
+    assert_eq!(vary_names(&response), ["accept-encoding"]);
+    assert_eq!(cache_directives(&response), ["public", "max-age=60"]);
+    assert_eq!(header_values(&response, "x-seen"), ["1"]);
+
+    // The same function without the declaration is marked (the default).
+    let marked = ProxyLayer::new(|req: ProxyRequest| async move {
+        let _ = req.cookies().get("visitor");
+        ProxyResponse::next()
+    })
+    .layer(router());
+    let response = send(&marked, get_req("/dashboard")).await;
+    assert_eq!(vary_names(&response), ["accept-encoding", "cookie"]);
+    assert_eq!(cache_directives(&response), ["private", "max-age=60"]);
+}
+
+#[tokio::test]
+async fn in_a_chain_every_step_must_declare_it() {
+    // The logging step declares it; the auth step's decision depends on the cookie.
+    let app = ProxyLayer::new(chain().then(logs_only).then(auth_guard)).layer(router());
+    let response = send(&app, get_req("/dashboard")).await;
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(vary_names(&response), ["cookie", "user-agent"]);
+    assert_eq!(cache_directives(&response), ["private"]);
+
+    let app = ProxyLayer::new(chain().then(logs_only).then(logs_only)).layer(router());
+    let response = send(&app, get_req("/dashboard")).await;
+    assert_eq!(vary_names(&response), ["accept-encoding"]);
+    assert_eq!(cache_directives(&response), ["public", "max-age=60"]);
 }

@@ -18,7 +18,6 @@ use axum::Router;
 use common::*;
 use http::StatusCode;
 use serde_json::{json, Value};
-use tower::Layer;
 use tower_proxy_fn::context::{ForwardedHeader, IpAllowlist, TrustedProxies};
 use tower_proxy_fn::{ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, ProxyService};
 

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
-use tower::{Layer, ServiceBuilder, ServiceExt};
+use tower::{ServiceBuilder, ServiceExt};
 use tower_proxy_fn::compose::{chain, when};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 

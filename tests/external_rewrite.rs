@@ -27,7 +27,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tower::{Layer, ServiceExt};
+use tower::ServiceExt;
 use tower_proxy_fn::external::Upstreams;
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 

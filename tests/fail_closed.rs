@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::{Layer, ServiceExt};
+use tower::ServiceExt;
 use tower_proxy_fn::matcher::{Decision, MAX_PATH_LEN};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 

@@ -19,7 +19,6 @@ use common::*;
 use http::header::{HeaderValue, COOKIE};
 use http::StatusCode;
 use serde_json::{json, Value};
-use tower::Layer;
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 /// The proxy runs when the matcher's cookie condition holds, and answers what it reads:

@@ -13,7 +13,6 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use common::*;
-use tower::Layer;
 use tower_proxy_fn::external::Upstreams;
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 

@@ -13,7 +13,6 @@ use axum::routing::get;
 use axum::Router;
 use common::*;
 use http::StatusCode;
-use tower::Layer;
 use tower_proxy_fn::rules::{Locales, Redirect, Rules};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse, RulesService};
 

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::Router;
 use common::*;
 use http::{Request, StatusCode};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 
 fn counting_router(calls: &Arc<AtomicUsize>) -> Router {

@@ -10,7 +10,6 @@ use axum::Router;
 use common::*;
 use http::StatusCode;
 use serde_json::{json, Value};
-use tower::Layer;
 use tower_proxy_fn::context::Cdn;
 use tower_proxy_fn::{ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, ProxyService};
 

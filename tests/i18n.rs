@@ -17,7 +17,6 @@ use http::StatusCode;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tower::Layer;
 use tower_proxy_fn::rules::{Locales, Rules};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 

@@ -16,7 +16,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tower::Layer;
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 
 async fn proxy(req: ProxyRequest) -> ProxyResponse {

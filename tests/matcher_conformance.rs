@@ -42,15 +42,15 @@ fn nextjs_matcher_cases() {
                 builder = builder.header(k.as_str(), v.as_str().expect("header value"));
             }
         }
-        if let Some(cookies) = case["cookies"].as_object() {
-            if !cookies.is_empty() {
-                let line = cookies
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().expect("cookie value")))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                builder = builder.header("cookie", line);
-            }
+        if let Some(cookies) = case["cookies"].as_object()
+            && !cookies.is_empty()
+        {
+            let line = cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().expect("cookie value")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            builder = builder.header("cookie", line);
         }
         let request = builder.body(()).expect("request");
         let got = matcher.matches(&request);

@@ -18,7 +18,6 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use proptest::prelude::*;
-use tower::Layer;
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 use url::Url;
 

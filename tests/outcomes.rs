@@ -13,7 +13,6 @@ use axum::Router;
 use common::*;
 use http::{header, Request, StatusCode, Uri};
 use serde_json::json;
-use tower::Layer;
 use tower_proxy_fn::cookie::time::{Duration, OffsetDateTime};
 use tower_proxy_fn::cookie::{Cookie, SameSite};
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};

@@ -11,7 +11,7 @@ use axum::Router;
 use futures_util::StreamExt;
 use http::StatusCode;
 use http_body_util::BodyExt;
-use tower::{Layer, ServiceExt};
+use tower::ServiceExt;
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 
 async fn inspect(req: ProxyRequest) -> ProxyResponse {

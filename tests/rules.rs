@@ -13,7 +13,6 @@ use axum::routing::get;
 use axum::Router;
 use common::*;
 use http::{header, StatusCode};
-use tower::Layer;
 use tower_proxy_fn::matcher::{Condition, ConditionKind, MatcherEntry};
 use tower_proxy_fn::rules::{HeaderRule, Redirect, Rewrite, Rules, TrailingSlash};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};

@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use common::*;
 use http::{header, Request, StatusCode};
-use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};

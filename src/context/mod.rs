@@ -84,8 +84,10 @@ pub use client_ip::{ForwardedHeader, TrustedProxies};
 pub use geo::{Cdn, Geo};
 pub use ip_range::{IpAllowlist, IpRange, IpRangeError};
 #[cfg(feature = "maxminddb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "maxminddb")))]
 pub use maxmind::{GeoDatabase, GeoDatabaseError};
 #[cfg(feature = "user-agent")]
+#[cfg_attr(docsrs, doc(cfg(feature = "user-agent")))]
 pub use user_agent::{DeviceType, Software, UserAgent};
 
 /// What a layer was told about the network in front of it; shared by its requests.

@@ -621,19 +621,20 @@ fn in_span<R>(span: &Option<Span>, f: impl FnOnce() -> R) -> R {
 /// depended on cookies (browsers keep it after the cookie changes, e.g. after logout).
 #[inline]
 fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Option<CacheMarks> {
-    if reads.is_empty() {
+    if reads.is_empty() || decision.is_same_for_everyone() {
         return None;
     }
     let marks = CacheMarks::from_reads(reads.read_cookies(), reads.read_headers())?;
-    if let Some(status) = decision.redirect_status() {
-        if marks.read_cookies() && matches!(status.as_u16(), 301 | 308) {
-            tracing::warn!(
-                path = %parts.uri.path(),
-                status = status.as_u16(),
-                "permanent redirect decided on cookies: browsers cache it and keep \
-                 redirecting after the cookie changes (e.g. after logout); use a 307 or 302"
-            );
-        }
+    if let Some(status) = decision.redirect_status()
+        && marks.read_cookies()
+        && matches!(status.as_u16(), 301 | 308)
+    {
+        tracing::warn!(
+            path = %parts.uri.path(),
+            status = status.as_u16(),
+            "permanent redirect decided on cookies: browsers cache it and keep \
+             redirecting after the cookie changes (e.g. after logout); use a 307 or 302"
+        );
     }
     Some(marks)
 }

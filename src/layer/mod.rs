@@ -147,6 +147,7 @@ impl<F: ProxyFn> ProxyLayer<F> {
 
 /// External rewrites (the `external` feature): see [`external`](crate::external).
 #[cfg(feature = "external")]
+#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 impl<F: ProxyFn> ProxyLayer<F> {
     /// Forwards a rewrite to another origin there, if `upstreams` allows the origin
     /// (see [`external`](crate::external)); without this, every external rewrite is refused
@@ -164,6 +165,7 @@ impl<F: ProxyFn> ProxyLayer<F> {
 }
 
 #[cfg(feature = "external")]
+#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 impl<F: ProxyFn> ProxyLayer<F, crate::external::External> {
     /// [`ProxyLayer::read_body`], for a layer that forwards external rewrites: the function
     /// reads the body, and the same bytes go on to the inner service or the upstream.
@@ -174,6 +176,7 @@ impl<F: ProxyFn> ProxyLayer<F, crate::external::External> {
 }
 
 #[cfg(feature = "external")]
+#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 impl<F: ProxyFn> ProxyLayer<F, Buffered> {
     /// [`ProxyLayer::external`], for a layer that reads the body: the bytes read are what the
     /// upstream gets.
@@ -325,6 +328,7 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// # }
     /// ```
     #[cfg(feature = "maxminddb")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "maxminddb")))]
     pub fn geo_database(mut self, database: crate::context::GeoDatabase) -> Self {
         self.settings.context_mut().database = Some(database);
         self
@@ -340,6 +344,14 @@ impl<S, F: Clone, M> Layer<S> for ProxyLayer<F, M> {
             self.function.clone(),
             Arc::new(self.settings.clone()),
         )
+    }
+}
+
+impl<F: Clone, M> ProxyLayer<F, M> {
+    /// Wraps `inner` (a whole `Router`, usually), as [`Layer::layer`] does, without the
+    /// `Layer` trait in scope: a new project needs only this crate and axum.
+    pub fn layer<S>(&self, inner: S) -> ProxyService<S, F, M> {
+        Layer::layer(self, inner)
     }
 }
 

@@ -117,6 +117,13 @@ impl<S, F: Clone, M> Layer<S> for RulesLayer<F, M> {
     }
 }
 
+impl<F: Clone, M> RulesLayer<F, M> {
+    /// Wraps `inner`, as [`Layer::layer`] does, without the `Layer` trait in scope.
+    pub fn layer<S>(&self, inner: S) -> RulesService<S, F, M> {
+        Layer::layer(self, inner)
+    }
+}
+
 impl<F, M> fmt::Debug for RulesLayer<F, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RulesLayer")

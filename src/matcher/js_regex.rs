@@ -101,13 +101,13 @@ fn normalize(mut ranges: Vec<(char, char)>) -> Vec<(char, char)> {
     ranges.sort_unstable();
     let mut out: Vec<(char, char)> = Vec::with_capacity(ranges.len());
     for (lo, hi) in ranges {
-        if let Some(last) = out.last_mut() {
-            if (last.1 as u32).saturating_add(1) >= lo as u32 || next_char(last.1) == Some(lo) {
-                if hi > last.1 {
-                    last.1 = hi;
-                }
-                continue;
+        if let Some(last) = out.last_mut()
+            && ((last.1 as u32).saturating_add(1) >= lo as u32 || next_char(last.1) == Some(lo))
+        {
+            if hi > last.1 {
+                last.1 = hi;
             }
+            continue;
         }
         out.push((lo, hi));
     }
@@ -135,12 +135,11 @@ fn complement(ranges: &[(char, char)]) -> Vec<(char, char)> {
     let mut out = Vec::new();
     let mut next = Some('\0');
     for &(lo, hi) in ranges {
-        if let Some(n) = next {
-            if n < lo {
-                if let Some(p) = prev_char(lo) {
-                    out.push((n, p));
-                }
-            }
+        if let Some(n) = next
+            && n < lo
+            && let Some(p) = prev_char(lo)
+        {
+            out.push((n, p));
         }
         next = next_char(hi);
     }
@@ -480,14 +479,12 @@ impl Parser<'_> {
         if (0xd800..0xdc00).contains(&unit)
             && self.chars.get(self.pos) == Some(&'\\')
             && self.chars.get(self.pos + 1) == Some(&'u')
+            && let Some(low) = self.hex(self.pos + 2, 4)
+            && (0xdc00..0xe000).contains(&low)
         {
-            if let Some(low) = self.hex(self.pos + 2, 4) {
-                if (0xdc00..0xe000).contains(&low) {
-                    self.pos += 6;
-                    let cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
-                    return Ok(char::from_u32(cp));
-                }
-            }
+            self.pos += 6;
+            let cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+            return Ok(char::from_u32(cp));
         }
         match char::from_u32(unit) {
             Some(c) => Ok(Some(c)),
@@ -1255,31 +1252,31 @@ impl Program {
                 plain_source: Some(src),
             });
         }
-        if let Some((rest, lifted)) = lift_lookaheads(&re.ast) {
-            if !rest.needs_fancy() {
-                let src = to_rust(&rest, false);
-                let regex = compile_plain(&src)?;
-                let mut guards = Vec::with_capacity(lifted.len());
-                for (offset, must_match, body) in lifted {
-                    let gsrc = format!("^(?:{})", to_rust(&body, false));
-                    guards.push(Guard {
-                        offset,
-                        must_match,
-                        regex: compile_plain(&gsrc)?,
-                        sequences: sequences(&body),
-                    });
-                }
-                return Ok(Program {
-                    engine: Engine::Plain(regex),
-                    dfa: None,
-                    prepared: false,
-                    accepts_ascii_paths: false,
-                    guard_skip: GuardSkip::of(&guards),
-                    guards,
-                    groups,
-                    plain_source: Some(src),
+        if let Some((rest, lifted)) = lift_lookaheads(&re.ast)
+            && !rest.needs_fancy()
+        {
+            let src = to_rust(&rest, false);
+            let regex = compile_plain(&src)?;
+            let mut guards = Vec::with_capacity(lifted.len());
+            for (offset, must_match, body) in lifted {
+                let gsrc = format!("^(?:{})", to_rust(&body, false));
+                guards.push(Guard {
+                    offset,
+                    must_match,
+                    regex: compile_plain(&gsrc)?,
+                    sequences: sequences(&body),
                 });
             }
+            return Ok(Program {
+                engine: Engine::Plain(regex),
+                dfa: None,
+                prepared: false,
+                accepts_ascii_paths: false,
+                guard_skip: GuardSkip::of(&guards),
+                guards,
+                groups,
+                plain_source: Some(src),
+            });
         }
         let src = to_rust(&re.ast, true);
         let regex = fancy_regex::RegexBuilder::new(&src)
@@ -1322,10 +1319,10 @@ impl Program {
     /// Checks the lifted look-aheads (after the main regex matched).
     #[inline]
     pub(crate) fn guards_pass(&self, hay: &str) -> bool {
-        if let Some(skip) = &self.guard_skip {
-            if skip.passes(hay) {
-                return true;
-            }
+        if let Some(skip) = &self.guard_skip
+            && skip.passes(hay)
+        {
+            return true;
         }
         self.guards.iter().all(|g| match hay.get(g.offset..) {
             Some(rest) => g.body_matches(rest) == g.must_match,

@@ -417,10 +417,10 @@ impl CompiledEntry {
         }
         for (form, decoded) in Forms::of(raw).iter() {
             // `is_match` first: the capture engine allocates even when nothing matches.
-            if self.path.is_match(form)? {
-                if let Some(params) = self.captures_in(request, form, decoded)? {
-                    return Ok(Some(params));
-                }
+            if self.path.is_match(form)?
+                && let Some(params) = self.captures_in(request, form, decoded)?
+            {
+                return Ok(Some(params));
             }
         }
         Ok(None)
@@ -473,18 +473,18 @@ impl<'a> Forms<'a> {
         } else {
             None
         };
-        if let Some(d) = &decoded {
-            if d != raw {
-                others.push((d.clone(), true));
-            }
+        if let Some(d) = &decoded
+            && d != raw
+        {
+            others.push((d.clone(), true));
         }
         if raw.contains("//") {
             others.push((collapse_slashes(raw), false));
         }
-        if let Some(d) = &decoded {
-            if d.contains("//") {
-                others.push((collapse_slashes(d), true));
-            }
+        if let Some(d) = &decoded
+            && d.contains("//")
+        {
+            others.push((collapse_slashes(d), true));
         }
         let mut seen: Vec<(String, bool)> = Vec::with_capacity(others.len());
         for o in others {
@@ -623,12 +623,10 @@ impl Matcher {
             Ok(serde_json::Value::Object(ref o)) if o.get("matcher").is_some_and(|m| m.is_string())
         );
         let config = config::parse_json(json)?;
-        if single {
-            if let Some([entry]) = config.matcher.as_deref() {
-                return Ok(Self::from_entries(vec![CompiledEntry::compile(
-                    entry, "matcher",
-                )?]));
-            }
+        if single && let Some([entry]) = config.matcher.as_deref() {
+            return Ok(Self::from_entries(vec![CompiledEntry::compile(
+                entry, "matcher",
+            )?]));
         }
         Self::from_config(config)
     }

@@ -207,14 +207,14 @@ impl RuleSource {
     }
 
     fn captures<B>(&self, request: &Request<B>, locales: Option<&Locales>) -> Option<Hit> {
-        if let (Some(localized), Some(locales)) = (&self.localized, locales) {
-            if let Ok(Some(params)) = localized.captures(request) {
-                let locale = params
-                    .get(LOCALE_PARAM)
-                    .and_then(|l| locales.find(l))
-                    .map(str::to_owned);
-                return Some(Hit { params, locale });
-            }
+        if let (Some(localized), Some(locales)) = (&self.localized, locales)
+            && let Ok(Some(params)) = localized.captures(request)
+        {
+            let locale = params
+                .get(LOCALE_PARAM)
+                .and_then(|l| locales.find(l))
+                .map(str::to_owned);
+            return Some(Hit { params, locale });
         }
         self.plain
             .captures(request)

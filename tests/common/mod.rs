@@ -11,7 +11,6 @@ use axum::response::Response;
 use axum::{Json, Router};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
-use tower::Layer;
 use tower::{Service, ServiceExt};
 use tower_proxy_fn::{ProxyFn, ProxyLayer, ProxyService};
 use tracing_subscriber::fmt::MakeWriter;
@@ -153,7 +152,7 @@ pub struct LogCapture {
 
 impl LogCapture {
     /// A subscriber that writes every event (all levels, no colours) into this capture.
-    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static + use<> {
         tracing_subscriber::fmt()
             .with_writer(self.clone())
             .with_ansi(false)

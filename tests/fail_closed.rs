@@ -392,3 +392,32 @@ mod external {
         assert_eq!(answer.status, 400);
     }
 }
+
+/// next.config rules that cannot be decided answer the request rather than skip the rule:
+/// a skipped headers rule would drop a security header.
+#[tokio::test]
+async fn a_rule_that_cannot_be_decided_answers_instead_of_skipping() {
+    use tower_proxy_fn::rules::Rules;
+    let clerk = r"/((?!_next|[^?]*\\.(?:html?|css|js(?!on)|jpe?g|webp|png|gif|svg|ttf|woff2?|ico|csv|docx?|xlsx?|zip|webmanifest)).*)";
+    let rules = Rules::from_json(&format!(
+        r#"{{"headers": [{{"source": "{clerk}", "headers": [{{"key": "content-security-policy", "value": "default-src 'self'"}}]}}]}}"#
+    ))
+    .unwrap();
+    let app = ProxyLayer::new(|_req: ProxyRequest| async { ProxyResponse::next() })
+        .with_matcher(Matcher::new(["/nothing"]).unwrap())
+        .with_rules(rules)
+        .layer(router());
+    let addr = common::serve(app).await;
+    // Decided: the header is there.
+    let answer = raw_get(addr, "/public/page", &["Host: app.example"]).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.header("content-security-policy").is_some());
+    // At the backtracking limit: answered, never served without the header.
+    let path = format!("/public/{}", ".".repeat(MAX_PATH_LEN - "/public/".len()));
+    let answer = raw_get(addr, &path, &["Host: app.example"]).await;
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    // Over the length limit: 414.
+    let path = format!("/public/{}", "a".repeat(MAX_PATH_LEN));
+    let answer = raw_get(addr, &path, &["Host: app.example"]).await;
+    assert_eq!(answer.status, 414);
+}

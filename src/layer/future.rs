@@ -532,15 +532,16 @@ where
     F: ProxyFn,
 {
     let (Some(forwarder), Some(to_body)) = (forward.forwarder, forward.to_body) else {
-        in_span(span, || {
-            tracing::error!(
-                destination = %target,
-                "rewrite to another origin, but this layer does not forward external rewrites: \
-                 configure it with ProxyLayer::external(Upstreams::new().allow(origin)?): 500"
+        let path = request.uri().path();
+        let response = in_span(span, || {
+            crate::response::misconfigured(
+                &crate::response::EXTERNAL_NOT_CONFIGURED,
+                path,
+                target.as_str(),
             )
         });
         return State::Ready {
-            response: Some(internal_error()),
+            response: Some(response),
         };
     };
     let request = request.map(to_body);

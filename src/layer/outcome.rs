@@ -8,7 +8,10 @@ use http::request::Parts;
 use http::{Extensions, StatusCode, Uri};
 use url::Url;
 
-use crate::response::{error_response, Action, HeaderEdit, ProxyResponse, ResponseExtras};
+use crate::response::{
+    error_response, misconfigured, Action, HeaderEdit, ProxyResponse, ResponseExtras,
+    REWRITE_AFTER_ROUTING,
+};
 use crate::settings::Settings;
 use crate::url_safety::{location, request_url, rewrite_destination, Refusal, RewriteTarget};
 
@@ -88,12 +91,11 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
                 Step::External(target, extras)
             }
             #[cfg(not(feature = "external"))]
-            Ok(RewriteTarget::External(target)) => refuse(
-                parts,
-                "rewrite to another origin needs the `external` cargo feature of \
-                 tower-proxy-fn, and ProxyLayer::external with the origin allowed",
+            Ok(RewriteTarget::External(target)) => Step::Respond(misconfigured(
+                &crate::response::EXTERNAL_NOT_CONFIGURED,
+                parts.uri.path(),
                 target.as_str(),
-            ),
+            )),
             Err(refusal) => refuse_with(parts, refusal),
         },
     }
@@ -129,17 +131,10 @@ fn rewrite_to(edits: RequestEdits, parts: &mut Parts, uri: Uri, extras: Response
 /// The router already chose a handler for this request: calling on would serve the old
 /// route (or the fallback) under the new path, so fail loudly instead.
 fn refuse_after_routing(parts: &Parts, destination: &str) -> Step {
-    tracing::error!(
-        path = %parts.uri.path(),
+    Step::Respond(misconfigured(
+        &REWRITE_AFTER_ROUTING,
+        parts.uri.path(),
         destination,
-        "ProxyLayer cannot rewrite after routing: it runs inside a Router (added \
-         with Router::layer, Router::route_layer or as a route's service). Wrap \
-         the whole Router instead: `ProxyLayer::new(proxy).layer(router)` and \
-         serve it with `axum::ServiceExt::into_make_service`"
-    );
-    Step::Respond(error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal Server Error",
     ))
 }
 

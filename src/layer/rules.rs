@@ -314,8 +314,10 @@ where
             let mut from = 0;
             loop {
                 let mut probe = Request::from_parts(parts, ());
-                let Some((next, target, rule)) = rules.next_not_found_rewrite(&probe, from) else {
-                    break;
+                let (next, target, rule) = match rules.next_not_found_rewrite(&probe, from) {
+                    Ok(Some(found)) => found,
+                    Ok(None) => break,
+                    Err(response) => return Ok(response),
                 };
                 if let Err(response) = chain.rewrite(&mut probe, &target, rule) {
                     return Ok(response);
@@ -425,10 +427,9 @@ fn replay_copy<B: http_body::Body>(
 }
 
 fn after_routing<B>(request: &Request<B>) -> Response {
-    tracing::error!(
-        path = %request.uri().path(),
-        "a rewrite rule cannot re-route: the rules layer runs inside a Router (Router::layer \
-         or route_layer). Wrap the whole Router instead: `ProxyLayer::new(proxy).with_rules(rules).layer(router)`"
-    );
-    internal_error()
+    crate::response::misconfigured(
+        &crate::response::REWRITE_AFTER_ROUTING,
+        request.uri().path(),
+        "(a rewrite rule)",
+    )
 }

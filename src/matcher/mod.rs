@@ -67,7 +67,8 @@ pub use config::{Condition, ConditionKind, MatcherConfig, MatcherEntry};
 pub use error::MatcherError;
 
 use condition::CompiledCondition;
-use js_regex::{Program, Undecided};
+use js_regex::Program;
+pub(crate) use js_regex::Undecided;
 
 /// The longest source accepted, in characters.
 const MAX_SOURCE_LEN: usize = 4096;

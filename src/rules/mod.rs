@@ -92,7 +92,7 @@ use http::header::{HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Request, StatusCode};
 
 use crate::matcher::{
-    decode_uri_component, CompiledEntry, Matcher, MatcherEntry, MatcherError, Params,
+    decode_uri_component, CompiledEntry, Matcher, MatcherEntry, MatcherError, Params, Undecided,
 };
 use crate::response::{error_response, internal_error};
 
@@ -206,24 +206,27 @@ impl RuleSource {
         }
     }
 
-    fn captures<B>(&self, request: &Request<B>, locales: Option<&Locales>) -> Option<Hit> {
+    /// The rule's captures for a request, under a locale prefix first; `Err` when that
+    /// cannot be decided, which the caller answers rather than skip the rule (see
+    /// [`undecided`]).
+    fn captures<B>(
+        &self,
+        request: &Request<B>,
+        locales: Option<&Locales>,
+    ) -> Result<Option<Hit>, Undecided> {
         if let (Some(localized), Some(locales)) = (&self.localized, locales)
-            && let Ok(Some(params)) = localized.captures(request)
+            && let Some(params) = localized.captures(request)?
         {
             let locale = params
                 .get(LOCALE_PARAM)
                 .and_then(|l| locales.find(l))
                 .map(str::to_owned);
-            return Some(Hit { params, locale });
+            return Ok(Some(Hit { params, locale }));
         }
-        self.plain
-            .captures(request)
-            .ok()
-            .flatten()
-            .map(|params| Hit {
-                params,
-                locale: None,
-            })
+        Ok(self.plain.captures(request)?.map(|params| Hit {
+            params,
+            locale: None,
+        }))
     }
 
     /// The locale to put in front of an internal destination: the one the path carried,
@@ -380,17 +383,23 @@ impl Rewrite {
     }
 
     /// The rewritten path and query for a request, if the rule matches.
-    fn apply<B>(&self, request: &Request<B>, locales: Option<&Locales>) -> Option<String> {
-        let hit = self.source.captures(request, locales)?;
+    fn apply<B>(
+        &self,
+        request: &Request<B>,
+        locales: Option<&Locales>,
+    ) -> Result<Option<String>, Undecided> {
+        let Some(hit) = self.source.captures(request, locales)? else {
+            return Ok(None);
+        };
         let locale = self.source.destination_locale(&hit, locales);
         let target = self
             .destination
             .build(&hit.params, request.uri().query(), true, locale);
         // A rewrite has no fragment to send.
-        Some(match target.find('#') {
+        Ok(Some(match target.find('#') {
             Some(i) => target[..i].to_owned(),
             None => target,
-        })
+        }))
     }
 }
 
@@ -661,8 +670,12 @@ impl Rules {
         }
         let locales = self.locales.as_ref();
         for rule in &self.redirects {
-            let Some(hit) = rule.source.captures(request, locales) else {
-                continue;
+            let hit = match rule.source.captures(request, locales) {
+                Ok(Some(hit)) => hit,
+                Ok(None) => continue,
+                Err(Undecided) => {
+                    return BeforeProxy::Respond(undecided(request, &rule.source.location));
+                }
             };
             let locale = rule.source.destination_locale(&hit, locales);
             let target = rule
@@ -672,14 +685,22 @@ impl Rules {
         }
         // After the redirects: a config redirect carries no headers rules (Next.js's
         // `resolve-routes.ts`), so they are worked out only for requests that go on.
-        BeforeProxy::Continue(self.response_headers(request))
+        match self.response_headers(request) {
+            Ok(headers) => BeforeProxy::Continue(headers),
+            Err(rule) => BeforeProxy::Respond(undecided(request, rule)),
+        }
     }
 
-    /// The headers rules' headers for a request, later rules winning for a key.
-    fn response_headers<B>(&self, request: &Request<B>) -> Option<ExtraHeaders> {
+    /// The headers rules' headers for a request, later rules winning for a key; `Err` with
+    /// the rule that could not be decided.
+    fn response_headers<B>(&self, request: &Request<B>) -> Result<Option<ExtraHeaders>, &str> {
         let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
         for rule in &self.headers {
-            let Some(hit) = rule.source.captures(request, self.locales.as_ref()) else {
+            let Some(hit) = rule
+                .source
+                .captures(request, self.locales.as_ref())
+                .map_err(|Undecided| rule.source.location.as_str())?
+            else {
                 continue;
             };
             for (key, value) in &rule.headers {
@@ -705,7 +726,7 @@ impl Rules {
                 out.push((name, value));
             }
         }
-        (!out.is_empty()).then_some(ExtraHeaders(out))
+        Ok((!out.is_empty()).then_some(ExtraHeaders(out)))
     }
 
     /// Applies the `beforeFiles` rewrites in order; each one that matches changes the URI.
@@ -717,30 +738,63 @@ impl Rules {
         chain: &mut Chain,
     ) -> Result<(), Response> {
         for rule in &self.before {
-            if let Some(target) = rule.apply(request, self.locales.as_ref()) {
-                chain.rewrite(request, &target, &rule.source.location)?;
+            match rule.apply(request, self.locales.as_ref()) {
+                Ok(Some(target)) => chain.rewrite(request, &target, &rule.source.location)?,
+                Ok(None) => {}
+                Err(Undecided) => return Err(undecided(request, &rule.source.location)),
             }
         }
         Ok(())
     }
 
     /// The next `afterFiles` / `fallback` rewrite at or after `from` (an index over both
-    /// lists) that matches, with the index after it.
+    /// lists) that matches, with the index after it; `Err` with the answer when a rule
+    /// cannot be decided.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn next_not_found_rewrite<B>(
         &self,
         request: &Request<B>,
         from: usize,
-    ) -> Option<(usize, String, &str)> {
-        self.after
+    ) -> Result<Option<(usize, String, &str)>, Response> {
+        let rules = self
+            .after
             .iter()
             .chain(&self.fallback)
             .enumerate()
-            .skip(from)
-            .find_map(|(i, rule)| {
-                rule.apply(request, self.locales.as_ref())
-                    .map(|target| (i + 1, target, rule.source.location.as_str()))
-            })
+            .skip(from);
+        for (i, rule) in rules {
+            let location = rule.source.location.as_str();
+            match rule.apply(request, self.locales.as_ref()) {
+                Ok(Some(target)) => return Ok(Some((i + 1, target, location))),
+                Ok(None) => {}
+                Err(Undecided) => return Err(undecided(request, location)),
+            }
+        }
+        Ok(None)
     }
+}
+
+/// The answer when `rule` cannot be decided for a request: skipping the rule could skip a
+/// redirect or a security header, so the request is answered instead, `414 URI Too Long`
+/// for a path over [`MAX_PATH_LEN`](crate::matcher::MAX_PATH_LEN) (which no rule tests),
+/// else `500` (an expression at its backtracking limit), logged.
+#[cold]
+fn undecided<B>(request: &Request<B>, rule: &str) -> Response {
+    let path = request.uri().path();
+    if path.len() > crate::matcher::MAX_PATH_LEN {
+        tracing::warn!(
+            rule,
+            length = path.len(),
+            "path over the matcher's length limit: 414"
+        );
+        return error_response(StatusCode::URI_TOO_LONG, "URI Too Long");
+    }
+    tracing::error!(
+        rule,
+        %path,
+        "rule could not be decided (regular expression backtracking limit): 500"
+    );
+    internal_error()
 }
 
 /// What happens before the proxy function.

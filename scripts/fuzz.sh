@@ -2,7 +2,7 @@
 # Runs the cargo-fuzz targets in fuzz/, one after the other, each for SECONDS.
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]   (defaults: 600 s; matcher_compile,
-#                                                 matcher_match, proxy_response, rules)
+#                                                 matcher_match, matcher_bounded, proxy_response, rules)
 #
 # Needs only stable Rust: cargo-fuzz passes nightly `-Z` flags, which RUSTC_BOOTSTRAP=1
 # allows on a stable compiler. The crate forbids unsafe code, so the targets look for
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(matcher_compile matcher_match proxy_response rules)
+[ ${#targets[@]} -gt 0 ] || targets=(matcher_compile matcher_match matcher_bounded proxy_response rules)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do

@@ -92,6 +92,7 @@ pub mod guide;
 mod layer;
 pub mod matcher;
 mod request;
+mod request_values;
 mod response;
 pub mod rules;
 mod settings;

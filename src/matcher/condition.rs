@@ -7,7 +7,7 @@ use super::config::{Condition, ConditionKind};
 use super::error::MatcherError;
 use super::js_regex::{self, Program, Undecided};
 use super::Params;
-use crate::request::{query_value, RequestCookies};
+use crate::request_values::{query_value, RequestCookies};
 
 /// A compiled condition.
 #[derive(Debug, Clone)]

@@ -66,6 +66,7 @@ use regex_automata::{Input, PatternSet};
 pub use config::{Condition, ConditionKind, MatcherConfig, MatcherEntry};
 pub use error::MatcherError;
 
+pub(crate) use crate::request_values::decode_uri_component;
 use condition::CompiledCondition;
 use js_regex::Program;
 pub(crate) use js_regex::Undecided;
@@ -182,30 +183,6 @@ impl<'m> Match<'m> {
     pub fn into_params(self) -> Params {
         self.params
     }
-}
-
-/// JavaScript's `decodeURIComponent`: every `%XX` decoded (including `%2F`);
-/// `None` for a bad escape or bytes that are not UTF-8.
-pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
-    if !s.contains('%') {
-        return Some(s.to_owned());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hi = (hex[0] as char).to_digit(16)?;
-            let lo = (hex[1] as char).to_digit(16)?;
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Whether a path has forms other than itself: a `%` to decode or a `//` to collapse.

@@ -13,7 +13,6 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 use tower_proxy_fn::matcher::{Decision, MAX_PATH_LEN};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
@@ -38,8 +37,8 @@ impl Answer {
     }
 }
 
-/// Sends `GET {target}` with these header lines over a new connection, as written, and reads
-/// the whole answer (the request asks the server to close). Every wait has a limit.
+/// Sends `GET {target}` with these header lines over a new connection, as written (see
+/// [`common::raw_exchange`]), and splits the answer.
 async fn raw_get(addr: std::net::SocketAddr, target: &str, headers: &[&str]) -> Answer {
     let mut request = format!("GET {target} HTTP/1.1\r\n");
     for line in headers {
@@ -47,26 +46,10 @@ async fn raw_get(addr: std::net::SocketAddr, target: &str, headers: &[&str]) -> 
         request.push_str("\r\n");
     }
     request.push_str("Connection: close\r\n\r\n");
-    let limit = Duration::from_secs(10);
-    let mut stream = tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr))
-        .await
-        .expect("connects in time")
-        .expect("connects");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut bytes = Vec::new();
-    tokio::time::timeout(limit, stream.read_to_end(&mut bytes))
-        .await
-        .expect("answers in time")
-        .expect("reads");
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let text = common::raw_exchange(addr, &request).await;
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
     Answer {
-        status,
+        status: common::raw_status(&text),
         head: head.to_owned(),
         body: body.to_owned(),
     }

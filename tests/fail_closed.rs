@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;

@@ -109,6 +109,7 @@ pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};
+pub use url_safety::{InvalidRedirectStatus, RedirectStatus};
 
 /// The [`cookie`](https://docs.rs/cookie) crate, re-exported for building response cookies.
 pub use cookie;

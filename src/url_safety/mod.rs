@@ -25,6 +25,10 @@ use url::Url;
 
 use crate::settings::Settings;
 
+mod redirect_status;
+
+pub use redirect_status::{InvalidRedirectStatus, RedirectStatus};
+
 /// Why a request or a destination was refused, and the status that answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {

@@ -101,10 +101,15 @@ mod url_safety;
 
 pub use background::{BackgroundTasks, TaskOutcome};
 pub use function::{IntoProxyResponse, ProxyFn};
-pub use layer::{
-    Buffered, ProxyLayer, ProxyService, ResponseFuture, RewriteFuture, RewriteService, RulesFuture,
-    RulesLayer, RulesService, Streamed,
-};
+pub use layer::body_mode;
+pub use layer::rules::{RewriteService, RulesLayer, RulesService};
+pub use layer::{ProxyLayer, ProxyService};
+
+/// The response futures of the services this crate builds.
+pub mod future {
+    pub use crate::layer::future::ResponseFuture;
+    pub use crate::layer::rules::{RewriteFuture, RulesFuture};
+}
 pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;

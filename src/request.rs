@@ -433,6 +433,16 @@ impl Head {
             settings,
         })
     }
+
+    /// The request head back from a decided request. The function has dropped its
+    /// `ProxyRequest` by then, unless it kept a clone (in background work, say): only then
+    /// is the head copied.
+    pub(crate) fn into_parts(head: Arc<Head>) -> Parts {
+        match Arc::try_unwrap(head) {
+            Ok(head) => head.parts,
+            Err(shared) => shared.parts.clone(),
+        }
+    }
 }
 
 /// Which cookies and headers a decision read, for the response's `Vary` and

@@ -546,10 +546,6 @@ impl HeaderList {
             HeaderList::Many(headers) => headers,
         }
     }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        matches!(self, HeaderList::Empty)
-    }
 }
 
 /// What travels from the decision to the final response: response headers and cookies.
@@ -570,10 +566,6 @@ impl ResponseExtras {
             cookies: cookies.filter(|more| !more.cookies.is_empty()),
             cache: None,
         }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.headers.is_empty() && self.cookies.is_none() && self.cache.is_none()
     }
 
     /// Marks the inner service's response for what the decision read (see [`CacheMarks`]).

@@ -79,15 +79,6 @@ use url::{Origin, Url};
 
 pub(crate) use client::Forwarder;
 
-/// The body mode of a layer that forwards external rewrites
-/// ([`ProxyLayer::external`](crate::ProxyLayer::external)): the request body streams to the
-/// inner service or to the upstream, and the proxy function does not see it.
-///
-/// The request body must be an [`http_body::Body`] of [`Bytes`](bytes::Bytes), as axum's
-/// `Body` is.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct External;
-
 /// The origins an external rewrite may reach, and the limits of the exchange.
 ///
 /// Empty by default: every external rewrite is refused until an origin is allowed.

@@ -1,8 +1,18 @@
 //! [`ProxyLayer`] and the service it builds.
+//!
+//! - `mod.rs`: the layer and its builder;
+//! - `service.rs`: [`ProxyService`], which picks a request's path through the layer;
+//! - `body_mode.rs`: what the layer does with a matched request's body;
+//! - `matched.rs`: a matched request, from its body to its response;
+//! - `outcome.rs`: a decision carried out on the request;
+//! - `future.rs`: the response future;
+//! - `rules.rs`: the layer with next.config rules around it.
 
-mod future;
+pub mod body_mode;
+pub(crate) mod future;
+mod matched;
 mod outcome;
-mod rules;
+pub(crate) mod rules;
 mod service;
 
 use std::fmt;
@@ -19,10 +29,9 @@ use crate::context::{Cdn, TrustedProxies};
 use crate::function::ProxyFn;
 use crate::matcher::Matcher;
 use crate::settings::Settings;
+use body_mode::sealed::Kind;
+use body_mode::{Buffered, Streamed};
 
-pub use future::ResponseFuture;
-pub(crate) use rules::BufferedCopy;
-pub use rules::{RewriteFuture, RewriteService, RulesFuture, RulesLayer, RulesService};
 pub use service::ProxyService;
 
 /// A tower [`Layer`] that runs a proxy function in front of a service.
@@ -59,11 +68,6 @@ pub use service::ProxyService;
 /// next, redirect and respond work, but a rewrite cannot reach another route, so the layer
 /// answers 500 and logs how to mount it.
 ///
-/// The function is called, and its future polled once, inside the service's `call`: a
-/// function that decides without waiting for anything (most of them) has decided before
-/// `call` returns, and a `next` or a rewrite calls the inner service right there. A
-/// function that waits is polled on by the response future, as any future is.
-///
 /// [`ProxyResponse`]: crate::ProxyResponse
 #[must_use]
 pub struct ProxyLayer<F, M = Streamed> {
@@ -82,44 +86,9 @@ impl<F: Clone, M> Clone for ProxyLayer<F, M> {
     }
 }
 
-/// The default body mode: the request body streams to the inner service untouched, and the
-/// proxy function does not see it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Streamed;
-
-/// The body mode set by [`ProxyLayer::read_body`]: for a matched request the body is read
-/// (up to a limit) before the function runs, and the same bytes go on to the inner service.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Buffered;
-
 /// The longest time limit taken: a deadline further out than this cannot always be
 /// computed (`Instant + Duration::MAX` overflows).
 const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-
-/// What an external rewrite needs from the service that took the request: the forwarder, and
-/// the request body made streamable (only a service whose body type allows it has one).
-/// Carries nothing without the `external` feature.
-pub(crate) struct Forward<B> {
-    #[cfg(feature = "external")]
-    pub(crate) forwarder: Option<crate::external::Forwarder>,
-    #[cfg(feature = "external")]
-    pub(crate) to_body: Option<fn(B) -> axum::body::Body>,
-    body: PhantomData<fn(B)>,
-}
-
-impl<B> Forward<B> {
-    pub(crate) fn new(settings: &Settings, to_body: Option<fn(B) -> axum::body::Body>) -> Self {
-        #[cfg(not(feature = "external"))]
-        let _ = (settings, to_body);
-        Self {
-            #[cfg(feature = "external")]
-            forwarder: settings.forwarder.clone(),
-            #[cfg(feature = "external")]
-            to_body,
-            body: PhantomData,
-        }
-    }
-}
 
 impl<F: ProxyFn> ProxyLayer<F> {
     /// A layer that runs `function` for every request (until [`with_matcher`](Self::with_matcher)).
@@ -130,63 +99,44 @@ impl<F: ProxyFn> ProxyLayer<F> {
             mode: PhantomData,
         }
     }
+}
 
+impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     /// Lets the function read the request body, up to `limit` bytes, with
     /// [`ProxyRequest::body`](crate::ProxyRequest::body). Off by default.
     ///
     /// Only matched requests are read; after next or rewrite the same bytes go on to the
-    /// inner service. A body over the limit is answered with `413 Payload Too Large`
-    /// without reading past the limit (at once when `Content-Length` says so). The inner
-    /// service's request body type must be buildable from bytes (`From<Bytes>`, as axum's
-    /// `Body` is).
+    /// inner service (or upstream, for an [external](Self::external) rewrite). A body over
+    /// the limit is answered with `413 Payload Too Large` without reading past the limit (at
+    /// once when `Content-Length` says so). The inner service's request body type must be
+    /// buildable from bytes (`From<Bytes>`, as axum's `Body` is).
     pub fn read_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
         self.settings.body_limit = limit;
         self.into_mode()
     }
-}
 
-/// External rewrites (the `external` feature): see [`external`](crate::external).
-#[cfg(feature = "external")]
-#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
-impl<F: ProxyFn> ProxyLayer<F> {
     /// Forwards a rewrite to another origin there, if `upstreams` allows the origin
     /// (see [`external`](crate::external)); without this, every external rewrite is refused
     /// with a 500 and a logged error.
     ///
     /// The request body type must be an [`http_body::Body`] of [`Bytes`](bytes::Bytes), as
     /// axum's `Body` is.
+    #[cfg(feature = "external")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
     pub fn external(
         mut self,
         upstreams: crate::external::Upstreams,
-    ) -> ProxyLayer<F, crate::external::External> {
+    ) -> ProxyLayer<F, M::Forwarding> {
         self.settings.forwarder = Some(crate::external::Forwarder::new(upstreams));
         self.into_mode()
     }
-}
 
-#[cfg(feature = "external")]
-#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
-impl<F: ProxyFn> ProxyLayer<F, crate::external::External> {
-    /// [`ProxyLayer::read_body`], for a layer that forwards external rewrites: the function
-    /// reads the body, and the same bytes go on to the inner service or the upstream.
-    pub fn read_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
-        self.settings.body_limit = limit;
-        self.into_mode()
+    /// Wraps `inner` (a whole `Router`, usually), as [`Layer::layer`] does, without the
+    /// `Layer` trait in scope: a new project needs only this crate and axum.
+    pub fn layer<S>(&self, inner: S) -> ProxyService<S, F, M> {
+        Layer::layer(self, inner)
     }
-}
 
-#[cfg(feature = "external")]
-#[cfg_attr(docsrs, doc(cfg(feature = "external")))]
-impl<F: ProxyFn> ProxyLayer<F, Buffered> {
-    /// [`ProxyLayer::external`], for a layer that reads the body: the bytes read are what the
-    /// upstream gets.
-    pub fn external(mut self, upstreams: crate::external::Upstreams) -> Self {
-        self.settings.forwarder = Some(crate::external::Forwarder::new(upstreams));
-        self
-    }
-}
-
-impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// The same layer in another body mode.
     fn into_mode<N>(self) -> ProxyLayer<F, N> {
         ProxyLayer {
@@ -344,14 +294,6 @@ impl<S, F: Clone, M> Layer<S> for ProxyLayer<F, M> {
             self.function.clone(),
             Arc::new(self.settings.clone()),
         )
-    }
-}
-
-impl<F: Clone, M> ProxyLayer<F, M> {
-    /// Wraps `inner` (a whole `Router`, usually), as [`Layer::layer`] does, without the
-    /// `Layer` trait in scope: a new project needs only this crate and axum.
-    pub fn layer<S>(&self, inner: S) -> ProxyService<S, F, M> {
-        Layer::layer(self, inner)
     }
 }
 

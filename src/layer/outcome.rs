@@ -18,7 +18,7 @@ use crate::url_safety::{location, request_url, rewrite_destination, Refusal, Rew
 /// What the layer does after the proxy function decided.
 pub(crate) enum Step {
     /// Call the inner service with the edited request, then add the extras to its response.
-    Forward(ResponseExtras),
+    CallInner(ResponseExtras),
     /// Answer without the inner service.
     Respond(Response),
     /// Forward the edited request to another origin (an external rewrite), then add the
@@ -57,7 +57,7 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
     match action {
         Action::Next => {
             edits.apply(parts);
-            Step::Forward(extras)
+            Step::CallInner(extras)
         }
         Action::Respond(mut response) => {
             extras.apply(response.headers_mut());
@@ -125,7 +125,7 @@ fn rewrite_to(edits: RequestEdits, parts: &mut Parts, uri: Uri, extras: Response
     }
     parts.uri = uri;
     edits.apply(parts);
-    Step::Forward(extras)
+    Step::CallInner(extras)
 }
 
 /// The router already chose a handler for this request: calling on would serve the old

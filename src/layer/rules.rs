@@ -20,7 +20,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{ProxyLayer, ProxyService, Streamed};
+use super::body_mode::Streamed;
+use super::{ProxyLayer, ProxyService};
 use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
 use crate::response::internal_error;
@@ -149,6 +150,23 @@ impl<S: Clone, F: Clone, M> Clone for RulesService<S, F, M> {
     }
 }
 
+impl<S, F, M> RulesService<S, F, M> {
+    /// The service the rules and the proxy wrap.
+    pub fn get_ref(&self) -> &S {
+        self.proxy.get_ref().get_ref()
+    }
+
+    /// The service the rules and the proxy wrap, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        self.proxy.get_mut().get_mut()
+    }
+
+    /// The service the rules and the proxy wrap, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.proxy.into_inner().into_inner()
+    }
+}
+
 impl<S, F, M, B> Service<Request<B>> for RulesService<S, F, M>
 where
     ProxyService<RewriteService<S>, F, M>: Service<Request<B>, Response = Response>,
@@ -242,6 +260,16 @@ impl<S> RewriteService<S> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 

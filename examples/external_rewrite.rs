@@ -98,11 +98,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Only the legacy app may be a rewrite target; anything else is refused (500, logged).
     let upstreams = Upstreams::new()
         .allow(&format!("http://{legacy}"))?
-        .timeout(Duration::from_secs(30));
+        .with_timeout(Duration::from_secs(30));
     let router = Router::new().route("/", get(|| async { "main app: try /legacy/hello\n" }));
     let app = ProxyLayer::new(proxy_for(legacy.clone()))
         .with_matcher(Matcher::new(["/legacy/:path*"])?)
-        .external(upstreams)
+        .with_external(upstreams)
         .layer(router.with_state(()));
 
     let (listener, addr) = support::listen("external_rewrite").await;

@@ -71,7 +71,7 @@ pub fn app(allowed: IpAllowlist, proxies: TrustedProxies) -> ProxyService<Router
     let proxy = move |req| proxy(Arc::clone(&allowed), req);
     ProxyLayer::new(proxy)
         .with_matcher(Matcher::new(["/((?!health).*)"]).expect("a valid matcher"))
-        .trust_proxies(proxies)
+        .with_trusted_proxies(proxies)
         .layer(router.with_state(()))
 }
 

@@ -75,9 +75,9 @@ pub fn app(cdn: Option<Cdn>, proxies: TrustedProxies) -> ProxyService<Router, im
     let matcher = Matcher::new(["/((?!_static|favicon.ico).*)"]).expect("a valid matcher");
     let layer = ProxyLayer::new(proxy)
         .with_matcher(matcher)
-        .trust_proxies(proxies);
+        .with_trusted_proxies(proxies);
     match cdn {
-        Some(cdn) => layer.geo_from(cdn).layer(router.with_state(())),
+        Some(cdn) => layer.with_geo_headers(cdn).layer(router.with_state(())),
         None => layer.layer(router.with_state(())),
     }
 }

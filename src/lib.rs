@@ -72,10 +72,10 @@
 //! | feature | what it adds | pulls in |
 //! |---|---|---|
 //! | `serde` | `Deserialize` for the matcher's config types, from any serde format | `serde/derive` |
-//! | `external` | rewrites to allow-listed other origins are forwarded there: `ProxyLayer::external`, the `external` module | `hyper`, `hyper-util` |
+//! | `external` | rewrites to allow-listed other origins are forwarded there: `ProxyLayer::with_external`, the `external` module | `hyper`, `hyper-util` |
 //! | `external-rustls` | the same for `https` upstreams (rustls with ring, webpki roots) | `hyper-rustls`, `rustls` |
 //! | `user-agent` | `ProxyRequest::user_agent`: browser, OS, device, bot | `woothee` |
-//! | `maxminddb` | `ProxyLayer::geo_database`: geolocation from a MaxMind `.mmdb` file | `maxminddb` |
+//! | `maxminddb` | `ProxyLayer::with_geo_database`: geolocation from a MaxMind `.mmdb` file | `maxminddb` |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]

@@ -26,7 +26,7 @@ use crate::url_safety::request_url;
 ///
 /// It owns what it holds, so the function's future is `'static`. The body streams on to the
 /// inner service untouched, unless the layer was built with
-/// [`ProxyLayer::read_body`](crate::ProxyLayer::read_body); then [`body`](Self::body) holds
+/// [`ProxyLayer::with_request_body`](crate::ProxyLayer::with_request_body); then [`body`](Self::body) holds
 /// the bytes it read.
 ///
 /// ```
@@ -85,10 +85,10 @@ impl ProxyRequest {
         self
     }
 
-    /// The request body, when the layer reads it ([`ProxyLayer::read_body`]); `None` when
+    /// The request body, when the layer reads it ([`ProxyLayer::with_request_body`]); `None` when
     /// the body streams past the function (the default).
     ///
-    /// [`ProxyLayer::read_body`]: crate::ProxyLayer::read_body
+    /// [`ProxyLayer::with_request_body`]: crate::ProxyLayer::with_request_body
     pub fn body(&self) -> Option<&Bytes> {
         self.body.as_ref()
     }
@@ -318,7 +318,7 @@ impl ProxyRequest {
     /// The client's IP address (Next.js's `request.ip`).
     ///
     /// By default the connection's peer ([`client_addr`](Self::client_addr)); forwarding
-    /// headers are read only as [`ProxyLayer::trust_proxies`] says (see
+    /// headers are read only as [`ProxyLayer::with_trusted_proxies`] says (see
     /// [`TrustedProxies`](crate::context::TrustedProxies)), so a client cannot name its own
     /// address. `None` without connect info, or when a trusted hop is not an address.
     /// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) come back as IPv4.
@@ -338,7 +338,7 @@ impl ProxyRequest {
     /// assert_eq!(req.client_ip(), Some("198.51.100.7".parse().unwrap()));
     /// ```
     ///
-    /// [`ProxyLayer::trust_proxies`]: crate::ProxyLayer::trust_proxies
+    /// [`ProxyLayer::with_trusted_proxies`]: crate::ProxyLayer::with_trusted_proxies
     pub fn client_ip(&self) -> Option<IpAddr> {
         *self.derived().context.client_ip.get_or_init(|| {
             let peer = self.client_addr().map(|addr| addr.ip());
@@ -352,12 +352,12 @@ impl ProxyRequest {
     }
 
     /// Where the client is (Next.js's `request.geo`): from the headers of the CDN named
-    /// with [`ProxyLayer::geo_from`], else (feature `maxminddb`) from the database given to
-    /// `ProxyLayer::geo_database`, looked up by [`client_ip`](Self::client_ip). `None`
+    /// with [`ProxyLayer::with_geo_headers`], else (feature `maxminddb`) from the database given to
+    /// `ProxyLayer::with_geo_database`, looked up by [`client_ip`](Self::client_ip). `None`
     /// when neither is configured, even if the request carries CDN headers: a client can
     /// send those itself.
     ///
-    /// [`ProxyLayer::geo_from`]: crate::ProxyLayer::geo_from
+    /// [`ProxyLayer::with_geo_headers`]: crate::ProxyLayer::with_geo_headers
     pub fn geo(&self) -> Option<&Geo> {
         self.derived()
             .context

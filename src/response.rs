@@ -827,7 +827,7 @@ pub(crate) static EXTERNAL_NOT_CONFIGURED: Misconfiguration = Misconfiguration::
     "the proxy function rewrote to another origin, but this layer does not forward \
      external rewrites",
     "enable the `external` cargo feature of tower-proxy-fn and allow the origin with \
-     `ProxyLayer::external(Upstreams::new().allow(\"http://host:port\")?)`, or rewrite to a \
+     `ProxyLayer::with_external(Upstreams::new().allow(\"http://host:port\")?)`, or rewrite to a \
      path of this application",
 );
 

@@ -15,7 +15,7 @@ use crate::matcher::Matcher;
 pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long reading a matched request's body may take under
-/// [`ProxyLayer::read_body`](crate::ProxyLayer::read_body) before the layer answers
+/// [`ProxyLayer::with_request_body`](crate::ProxyLayer::with_request_body) before the layer answers
 /// `408 Request Timeout`, unless
 /// [`ProxyLayer::with_body_timeout`](crate::ProxyLayer::with_body_timeout) says otherwise.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,7 +26,7 @@ pub(crate) struct Settings {
     pub(crate) matcher: Option<Matcher>,
     /// The proxy function's time limit (`None`: none at all, on the user's request).
     pub(crate) timeout: Option<Duration>,
-    /// The time limit for reading a body under `read_body`.
+    /// The time limit for reading a body under `with_request_body`.
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) tasks: BackgroundTasks,
     pub(crate) body_limit: usize,
@@ -35,10 +35,10 @@ pub(crate) struct Settings {
     pub(crate) origins: Vec<Url>,
     /// Trusted proxies and geolocation sources; `None` until configured.
     pub(crate) context: Option<Arc<ContextConfig>>,
-    /// The allow-list and client for external rewrites (`ProxyLayer::external`).
+    /// The allow-list and client for external rewrites (`ProxyLayer::with_external`).
     #[cfg(feature = "external")]
     pub(crate) forwarder: Option<crate::external::Forwarder>,
-    /// Set by `with_rules` when a 404 rewrite may need the body `read_body` read.
+    /// Set by `with_rules` when a 404 rewrite may need the body `with_request_body` read.
     pub(crate) keep_body_copy: bool,
 }
 

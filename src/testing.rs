@@ -18,7 +18,7 @@ pub async fn run<F: ProxyFn, B>(function: &F, request: http::Request<B>) -> Prox
 }
 
 /// Runs `function` on `request` as a layer built with
-/// [`ProxyLayer::read_body`](crate::ProxyLayer::read_body) would: the function finds the body
+/// [`ProxyLayer::with_request_body`](crate::ProxyLayer::with_request_body) would: the function finds the body
 /// in [`ProxyRequest::body`].
 pub async fn run_with_body<F: ProxyFn, B: Into<Bytes>>(
     function: &F,

@@ -112,7 +112,7 @@ fn a_skipped_request_costs_no_allocation_in_every_body_mode() {
     let matcher = || Matcher::new(["/dashboard/:path*"]).unwrap();
     let mut buffered = ProxyLayer::new(guard)
         .with_matcher(matcher())
-        .read_body(1024)
+        .with_request_body(1024)
         .layer(bare());
     assert_eq!(allocations_of_one_call(&mut buffered, "/about"), 0);
 }

@@ -31,7 +31,7 @@ async fn whoami(req: ProxyRequest) -> ProxyResponse {
 
 fn whoami_app(proxies: TrustedProxies) -> ProxyService<Router, impl ProxyFn> {
     ProxyLayer::new(whoami)
-        .trust_proxies(proxies)
+        .with_trusted_proxies(proxies)
         .layer(echo_router())
 }
 
@@ -149,7 +149,7 @@ async fn trusted_addresses_stop_at_the_first_untrusted_hop() {
 
 #[tokio::test]
 async fn forwarded_rfc7239_nodes() {
-    let proxies = || TrustedProxies::hops(1).header(ForwardedHeader::Forwarded);
+    let proxies = || TrustedProxies::hops(1).with_header(ForwardedHeader::Forwarded);
     let addr = serve_with_peer(whoami_app(proxies())).await;
     let cases: &[(&str, Value)] = &[
         (
@@ -173,7 +173,7 @@ async fn forwarded_rfc7239_nodes() {
         );
     }
     // Two proxies: the second element from the right.
-    let two = TrustedProxies::hops(2).header(ForwardedHeader::Forwarded);
+    let two = TrustedProxies::hops(2).with_header(ForwardedHeader::Forwarded);
     let header = [(
         "forwarded",
         "for=203.0.113.66, for=198.51.100.23, for=10.0.0.1",
@@ -186,7 +186,7 @@ async fn forwarded_rfc7239_nodes() {
 
 #[tokio::test]
 async fn x_real_ip_from_one_proxy() {
-    let proxies = TrustedProxies::hops(1).header(ForwardedHeader::XRealIp);
+    let proxies = TrustedProxies::hops(1).with_header(ForwardedHeader::XRealIp);
     let addr = serve_with_peer(whoami_app(proxies)).await;
     assert_eq!(
         ip_over_http(addr, &[("x-real-ip", "198.51.100.23")]).await,
@@ -401,8 +401,8 @@ async fn the_configuration_reaches_chained_functions_and_read_body_mode() {
         ProxyResponse::next().request_header("x-step", "1")
     }
     let app = ProxyLayer::new(chain().then(first).then(whoami))
-        .read_body(1024)
-        .trust_proxies(TrustedProxies::hops(1))
+        .with_request_body(1024)
+        .with_trusted_proxies(TrustedProxies::hops(1))
         .layer(echo_router());
     let mut request = http::Request::post("/")
         .header("x-forwarded-for", "198.51.100.23")
@@ -445,11 +445,11 @@ mod properties {
             prop_assert_eq!(TrustedProxies::none().client_ip(Some(peer), &map), Some(peer));
             let ranges = IpAllowlist::parse(["10.0.0.0/8"]).unwrap();
             for header in [ForwardedHeader::XForwardedFor, ForwardedHeader::Forwarded, ForwardedHeader::XRealIp] {
-                let proxies = TrustedProxies::addresses(ranges.clone()).header(header);
+                let proxies = TrustedProxies::addresses(ranges.clone()).with_header(header);
                 prop_assert_eq!(proxies.client_ip(Some(peer), &map), Some(peer));
                 for hops in 1..4 {
                     // Any answer, but an answer: no panic.
-                    let _ = TrustedProxies::hops(hops).header(header).client_ip(Some(peer), &map);
+                    let _ = TrustedProxies::hops(hops).with_header(header).client_ip(Some(peer), &map);
                 }
             }
         }

@@ -250,7 +250,7 @@ fn app_router() -> Router {
 async fn start_proxy(upstream: SocketAddr, upstreams: Upstreams) -> SocketAddr {
     serve_with_peer(
         ProxyLayer::new(rewrite_to(upstream))
-            .external(upstreams)
+            .with_external(upstreams)
             .layer(app_router()),
     )
     .await
@@ -421,7 +421,7 @@ async fn headers_and_cookies_from_both_sides_land_where_they_belong() {
 async fn keep_host_sends_the_clients_host() {
     let _serial = SERIAL.lock().await;
     let upstream = start_upstream().await;
-    let proxy = start_proxy(upstream.addr, allow(upstream.addr).keep_host(true)).await;
+    let proxy = start_proxy(upstream.addr, allow(upstream.addr).with_client_host(true)).await;
     let response = get_from(format!("http://{proxy}/up/echo/x"), &[("host", "app.test")]).await;
     let seen: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(echoed_header(&seen, "host"), ["app.test"]);
@@ -445,7 +445,7 @@ async fn a_slow_upstream_gives_504_within_the_limit() {
     let _log = tracing::subscriber::set_default(logs.subscriber());
     let upstream = start_upstream().await;
     let limit = Duration::from_millis(300);
-    let proxy = start_proxy(upstream.addr, allow(upstream.addr).timeout(limit)).await;
+    let proxy = start_proxy(upstream.addr, allow(upstream.addr).with_timeout(limit)).await;
 
     let started = Instant::now();
     let response = tokio::time::timeout(
@@ -500,8 +500,8 @@ async fn an_upstream_that_does_not_accept_gives_504_at_the_connect_timeout() {
     }
     let limit = Duration::from_millis(300);
     let upstreams = allow(stuck)
-        .connect_timeout(limit)
-        .timeout(Duration::from_secs(10));
+        .with_connect_timeout(limit)
+        .with_timeout(Duration::from_secs(10));
     let proxy = start_proxy(stuck, upstreams).await;
 
     let started = Instant::now();
@@ -596,7 +596,7 @@ async fn a_body_that_runs_over_the_time_limit_is_cut() {
     let _log = tracing::subscriber::set_default(logs.subscriber());
     let upstream = start_upstream().await;
     let limit = Duration::from_millis(500);
-    let proxy = start_proxy(upstream.addr, allow(upstream.addr).timeout(limit)).await;
+    let proxy = start_proxy(upstream.addr, allow(upstream.addr).with_timeout(limit)).await;
 
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let request = http::Request::get(format!("http://{proxy}/up/drip"))
@@ -674,7 +674,7 @@ async fn a_layer_without_external_refuses_external_rewrites() {
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(upstream.hits.load(Ordering::SeqCst), 0);
     let logged = logs.contents();
-    assert!(logged.contains("ProxyLayer::external"), "{logged}");
+    assert!(logged.contains("ProxyLayer::with_external"), "{logged}");
 }
 
 #[tokio::test]
@@ -687,8 +687,8 @@ async fn a_read_body_layer_forwards_the_bytes_it_read() {
         ProxyResponse::rewrite(format!("http://{up}/echo/read")).request_header("x-proxy-saw", seen)
     };
     let app = ProxyLayer::new(proxy)
-        .read_body(1024)
-        .external(allow(up))
+        .with_request_body(1024)
+        .with_external(allow(up))
         .layer(app_router());
 
     let request = http::Request::builder()
@@ -717,7 +717,7 @@ async fn unmatched_and_same_origin_requests_stay_local() {
     };
     let app = ProxyLayer::new(proxy)
         .with_matcher(tower_proxy_fn::Matcher::new(["/local", "/remote"]).unwrap())
-        .external(allow(up))
+        .with_external(allow(up))
         .layer(app_router());
     for (path, want) in [("/", "home"), ("/local", "home")] {
         let request = http::Request::get(path).body(Body::empty()).unwrap();
@@ -747,7 +747,7 @@ async fn an_https_destination_is_spoken_to_in_tls() {
         async move { ProxyResponse::rewrite(format!("{target}/echo/x")) }
     };
     let app = ProxyLayer::new(proxy)
-        .external(Upstreams::new().allow(&https).unwrap())
+        .with_external(Upstreams::new().allow(&https).unwrap())
         .layer(app_router());
     let request = http::Request::get("/anything").body(Body::empty()).unwrap();
     let response = tokio::time::timeout(Duration::from_secs(5), app.oneshot(request))

@@ -300,7 +300,7 @@ async fn a_body_that_never_ends_is_a_408_by_default() {
     let (sender, receiver) = tokio::sync::mpsc::channel(1);
     sender.send(bytes::Bytes::from_static(b"a")).await.unwrap();
     let app = ProxyLayer::new(|_req: ProxyRequest| async { ProxyResponse::next() })
-        .read_body(1024)
+        .with_request_body(1024)
         .layer(router());
     let request = http::Request::post("/admin")
         .body(Body::new(common::ChannelBody(receiver)))
@@ -337,7 +337,7 @@ mod external {
             None => layer,
         };
         let app = layer
-            .external(
+            .with_external(
                 Upstreams::new()
                     .allow(&format!("http://{upstream}"))
                     .unwrap(),

@@ -40,7 +40,7 @@ async fn start_proxy(upstream: SocketAddr, upstreams: Upstreams) -> SocketAddr {
     };
     serve_with_peer(
         ProxyLayer::new(proxy)
-            .external(upstreams)
+            .with_external(upstreams)
             .layer(Router::new()),
     )
     .await
@@ -80,7 +80,7 @@ async fn an_absolute_https_target_does_not_set_the_forwarded_proto() {
 #[tokio::test]
 async fn the_forwarded_proto_is_the_configured_one() {
     let upstream = start_upstream().await;
-    let proxy = start_proxy(upstream, allow(upstream).forwarded_proto("https")).await;
+    let proxy = start_proxy(upstream, allow(upstream).with_forwarded_proto("https")).await;
     let answer = raw_exchange(proxy, &request("/up/echo", "app.test", "")).await;
     let seen = raw_json(&answer);
     assert_eq!(echoed_header(&seen, "x-forwarded-proto"), ["https"]);
@@ -93,7 +93,7 @@ async fn the_forwarded_proto_is_the_configured_one() {
 async fn x_forwarded_host_is_never_unvalidated() {
     let upstream = start_upstream().await;
     for keep_host in [false, true] {
-        let proxy = start_proxy(upstream, allow(upstream).keep_host(keep_host)).await;
+        let proxy = start_proxy(upstream, allow(upstream).with_client_host(keep_host)).await;
         for host in [
             "a@evil.example",
             "h/public?",

@@ -34,7 +34,7 @@ fn layer() -> ProxyLayer<impl ProxyFn> {
 fn app(cdn: Option<Cdn>) -> ProxyService<Router, impl ProxyFn> {
     let layer = layer();
     match cdn {
-        Some(cdn) => layer.geo_from(cdn).layer(echo_router()),
+        Some(cdn) => layer.with_geo_headers(cdn).layer(echo_router()),
         None => layer.layer(echo_router()),
     }
 }
@@ -164,10 +164,10 @@ mod maxmind {
 
     fn app(cdn: Option<Cdn>) -> ProxyService<Router, impl ProxyFn> {
         let layer = layer()
-            .trust_proxies(TrustedProxies::hops(1))
-            .geo_database(GeoDatabase::open(DATABASE).expect("the test database opens"));
+            .with_trusted_proxies(TrustedProxies::hops(1))
+            .with_geo_database(GeoDatabase::open(DATABASE).expect("the test database opens"));
         match cdn {
-            Some(cdn) => layer.geo_from(cdn).layer(echo_router()),
+            Some(cdn) => layer.with_geo_headers(cdn).layer(echo_router()),
             None => layer.layer(echo_router()),
         }
     }

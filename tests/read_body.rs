@@ -1,4 +1,4 @@
-//! `ProxyLayer::read_body`: the function reads the body; the same bytes reach the handler.
+//! `ProxyLayer::with_request_body`: the function reads the body; the same bytes reach the handler.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +26,9 @@ fn app(
     limit: usize,
 ) -> impl tower::Service<Request, Response = axum::response::Response, Error = Infallible> + Clone {
     let router = Router::new().route("/echo", post(|body: Bytes| async move { body }));
-    ProxyLayer::new(inspect).read_body(limit).layer(router)
+    ProxyLayer::new(inspect)
+        .with_request_body(limit)
+        .layer(router)
 }
 
 async fn send(

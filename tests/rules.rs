@@ -377,7 +377,7 @@ async fn not_found_rewrites_run_after_a_404_in_order() {
     assert_eq!(echo["query"], "q=1");
 }
 
-// A 404 rewrite re-sends the body: only an empty one or one `read_body` kept; a streamed
+// A 404 rewrite re-sends the body: only an empty one or one `with_request_body` kept; a streamed
 // body cannot be sent twice, so the 404 stands.
 #[tokio::test]
 async fn not_found_rewrite_needs_an_empty_or_buffered_body() {
@@ -406,7 +406,7 @@ async fn not_found_rewrite_needs_an_empty_or_buffered_body() {
     assert_eq!(echo["path"], "/legacy/form");
 
     let buffered = ProxyLayer::new(pass)
-        .read_body(1024)
+        .with_request_body(1024)
         .with_rules(rules.clone())
         .layer(not_found_app());
     let echo = body_json(send(&buffered, post_req("a=1")).await).await;
@@ -674,7 +674,9 @@ mod server {
         let router = Router::new()
             .route("/pages/about", get(echo))
             .route("/legacy/{*rest}", get(echo).post(echo));
-        let app = ProxyLayer::new(pass).read_body(1 << 16).with_rules(rules);
+        let app = ProxyLayer::new(pass)
+            .with_request_body(1 << 16)
+            .with_rules(rules);
         let addr = common::serve(app.layer(router)).await;
 
         let response = fetch(addr, "GET", "/blog/hello?x=1", "").await;

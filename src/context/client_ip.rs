@@ -51,7 +51,7 @@ use super::ip_range::IpAllowlist;
 /// // RFC 7239 `Forwarded` instead of `X-Forwarded-For`.
 /// let mut headers = HeaderMap::new();
 /// headers.insert("forwarded", r#"for="[2001:db8::1]:4711";proto=https"#.parse()?);
-/// let proxies = TrustedProxies::hops(1).header(ForwardedHeader::Forwarded);
+/// let proxies = TrustedProxies::hops(1).with_header(ForwardedHeader::Forwarded);
 /// assert_eq!(proxies.client_ip(Some(peer), &headers), Some("2001:db8::1".parse()?));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -126,7 +126,7 @@ impl TrustedProxies {
 
     /// Reads the client's address from `header` (`X-Forwarded-For` unless told).
     #[must_use]
-    pub fn header(mut self, header: ForwardedHeader) -> Self {
+    pub fn with_header(mut self, header: ForwardedHeader) -> Self {
         self.header = header;
         self
     }
@@ -426,7 +426,9 @@ mod tests {
             for line in lines {
                 let map = headers(header.name(), &[line]);
                 for proxies in [TrustedProxies::hops(1), TrustedProxies::hops(4)] {
-                    let _ = proxies.header(header).client_ip(Some(ip("10.0.0.1")), &map);
+                    let _ = proxies
+                        .with_header(header)
+                        .client_ip(Some(ip("10.0.0.1")), &map);
                 }
             }
         }
@@ -440,7 +442,7 @@ mod tests {
             "1 proxy (x-forwarded-for)"
         );
         let list = IpAllowlist::parse(["10.0.0.0/8", "::1"]).unwrap();
-        let proxies = TrustedProxies::addresses(list).header(ForwardedHeader::Forwarded);
+        let proxies = TrustedProxies::addresses(list).with_header(ForwardedHeader::Forwarded);
         assert_eq!(
             proxies.to_string(),
             "proxies in 10.0.0.0/8, ::1/128 (forwarded)"

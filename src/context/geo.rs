@@ -32,7 +32,7 @@ impl Geo {
 /// A CDN (or edge platform) whose geolocation headers the application believes.
 ///
 /// Read only for the CDN the application names with
-/// [`ProxyLayer::geo_from`](crate::ProxyLayer::geo_from): a client that reaches the
+/// [`ProxyLayer::with_geo_headers`](crate::ProxyLayer::with_geo_headers): a client that reaches the
 /// application some other way can send these headers itself. Make sure the CDN is the
 /// only way in (or that it overwrites them) before naming it.
 ///

@@ -209,7 +209,7 @@ impl IpAllowlist {
 
     /// Adds a range.
     #[must_use]
-    pub fn with(mut self, range: IpRange) -> Self {
+    pub fn allow(mut self, range: IpRange) -> Self {
         self.ranges.push(range);
         self
     }

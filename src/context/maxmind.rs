@@ -12,7 +12,7 @@ use super::geo::Geo;
 /// A MaxMind City database (GeoIP2-City or GeoLite2-City `.mmdb`), read into memory once
 /// and shared by every request; the client IP is looked up in it.
 ///
-/// Give it to [`ProxyLayer::geo_database`](crate::ProxyLayer::geo_database) and read
+/// Give it to [`ProxyLayer::with_geo_database`](crate::ProxyLayer::with_geo_database) and read
 /// [`ProxyRequest::geo`](crate::ProxyRequest::geo). A file that cannot be opened is an
 /// error at start-up that names the file; a lookup that fails at request time is logged
 /// and gives no location.

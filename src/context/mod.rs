@@ -4,11 +4,11 @@
 //! Nothing here believes a request header unless the application says so:
 //!
 //! - [`ProxyRequest::client_ip`] is the connection's peer address until
-//!   [`ProxyLayer::trust_proxies`] says which proxies may name the client
+//!   [`ProxyLayer::with_trusted_proxies`] says which proxies may name the client
 //!   ([`TrustedProxies`]). A client that sends its own `X-Forwarded-For` to a server that
 //!   trusts no proxy changes nothing.
-//! - [`ProxyRequest::geo`] is `None` until [`ProxyLayer::geo_from`] names the CDN whose
-//!   headers to read ([`Cdn`]), or (feature `maxminddb`) `ProxyLayer::geo_database` gives a
+//! - [`ProxyRequest::geo`] is `None` until [`ProxyLayer::with_geo_headers`] names the CDN whose
+//!   headers to read ([`Cdn`]), or (feature `maxminddb`) `ProxyLayer::with_geo_database` gives a
 //!   MaxMind database to look the client IP up in.
 //! - `ProxyRequest::user_agent` (feature `user-agent`) parses the `User-Agent` header on
 //!   first use.
@@ -40,8 +40,8 @@
 //! let router: Router = Router::new().route("/", get(|| async { "hi" }));
 //! let app = ProxyLayer::new(proxy)
 //!     // One load balancer in front: the right-most X-Forwarded-For address is the client.
-//!     .trust_proxies(TrustedProxies::hops(1))
-//!     .geo_from(Cdn::Cloudflare)
+//!     .with_trusted_proxies(TrustedProxies::hops(1))
+//!     .with_geo_headers(Cdn::Cloudflare)
 //!     .layer(router);
 //!
 //! // Served with `into_make_service_with_connect_info::<SocketAddr>()`, each request
@@ -66,8 +66,8 @@
 //!
 //! [`ProxyRequest::client_ip`]: crate::ProxyRequest::client_ip
 //! [`ProxyRequest::geo`]: crate::ProxyRequest::geo
-//! [`ProxyLayer::trust_proxies`]: crate::ProxyLayer::trust_proxies
-//! [`ProxyLayer::geo_from`]: crate::ProxyLayer::geo_from
+//! [`ProxyLayer::with_trusted_proxies`]: crate::ProxyLayer::with_trusted_proxies
+//! [`ProxyLayer::with_geo_headers`]: crate::ProxyLayer::with_geo_headers
 
 mod client_ip;
 mod geo;

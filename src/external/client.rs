@@ -99,7 +99,7 @@ impl Forwarder {
             tracing::error!(
                 destination = %target,
                 "rewrite to an origin that is not allowed: add it with Upstreams::allow in \
-                 ProxyLayer::external, or fix the proxy function: 500"
+                 ProxyLayer::with_external, or fix the proxy function: 500"
             );
             return internal_error();
         }

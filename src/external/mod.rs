@@ -28,10 +28,10 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let upstreams = Upstreams::new()
 //!     .allow("http://127.0.0.1:4000")?
-//!     .timeout(Duration::from_secs(10));
+//!     .with_timeout(Duration::from_secs(10));
 //! let app = ProxyLayer::new(proxy)
 //!     .with_matcher(Matcher::new(["/api/:path*"])?)
-//!     .external(upstreams)
+//!     .with_external(upstreams)
 //!     .layer(Router::new().route("/", get(|| async { "home" })));
 //! # let _ = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
 //! # Ok(())
@@ -47,14 +47,14 @@
 //!   `Upgrade`), and so are the proxy authentication headers.
 //! - `Host` is the destination's authority, as Next.js does (`changeOrigin: true` in
 //!   `packages/next/src/server/lib/router-utils/proxy-request.ts`);
-//!   [`Upstreams::keep_host`] keeps the client's.
+//!   [`Upstreams::with_client_host`] keeps the client's.
 //! - `X-Forwarded-For` gets the client's address appended when the server provides it
 //!   (`into_make_service_with_connect_info::<SocketAddr>()`). `X-Forwarded-Host` is the
 //!   client's `Host` when it is a plain authority (`host[:port]`, parsed by
 //!   `http::uri::Authority`, with none of `/ ? # @`), and is removed otherwise: a client's
 //!   own `X-Forwarded-Host` never passes (Next.js sets it from `Host` too:
 //!   `'x-forwarded-host': req.headers.host` in `proxy-request.ts`). `X-Forwarded-Proto` is
-//!   [`Upstreams::forwarded_proto`], `http` by default, never the scheme of the request
+//!   [`Upstreams::with_forwarded_proto`], `http` by default, never the scheme of the request
 //!   target, which the client writes.
 //! - `Proxy-Authorization` is not forwarded, nor `Proxy-Authenticate` and
 //!   `Proxy-Authentication-Info` sent back: proxy credentials are for the hop that asks
@@ -91,8 +91,8 @@ pub(crate) use client::Forwarder;
 /// let upstreams = Upstreams::new()
 ///     .allow("http://127.0.0.1:4000")?
 ///     .allow("http://legacy.internal")?
-///     .connect_timeout(Duration::from_secs(2))
-///     .timeout(Duration::from_secs(20));
+///     .with_connect_timeout(Duration::from_secs(2))
+///     .with_timeout(Duration::from_secs(20));
 /// assert!(upstreams.allows(&"http://legacy.internal:80/old?x=1".parse()?));
 /// assert!(!upstreams.allows(&"http://127.0.0.1:4001/".parse()?));
 /// # Ok(())
@@ -161,7 +161,7 @@ impl Upstreams {
     }
 
     /// How long connecting (TCP) to an upstream may take; `504` when it runs over.
-    pub fn connect_timeout(mut self, limit: Duration) -> Self {
+    pub fn with_connect_timeout(mut self, limit: Duration) -> Self {
         self.connect_timeout = limit;
         self
     }
@@ -171,7 +171,7 @@ impl Upstreams {
     /// body is cut. Long streams (server-sent events, big downloads) need a limit to match.
     /// A limit over a year (`Duration::MAX` meant as "none") is taken as a year, so that the
     /// deadline can always be computed.
-    pub fn timeout(mut self, limit: Duration) -> Self {
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
         const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
         self.timeout = limit.min(YEAR);
         self
@@ -181,7 +181,7 @@ impl Upstreams {
     /// (for upstreams that serve several sites by name). Off by default. A client `Host`
     /// that is not a plain authority (see the [module docs](self)) is not sent: the
     /// destination's authority goes instead.
-    pub fn keep_host(mut self, keep: bool) -> Self {
+    pub fn with_client_host(mut self, keep: bool) -> Self {
         self.keep_host = keep;
         self
     }
@@ -204,7 +204,7 @@ impl Upstreams {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let upstreams = Upstreams::new()
     ///     .allow("http://127.0.0.1:4000")?
-    ///     .forwarded_proto("https");
+    ///     .with_forwarded_proto("https");
     /// # let _ = upstreams;
     /// # Ok(())
     /// # }
@@ -214,13 +214,13 @@ impl Upstreams {
     ///
     /// When `proto` is neither `http` nor `https`.
     #[track_caller]
-    pub fn forwarded_proto(mut self, proto: &str) -> Self {
+    pub fn with_forwarded_proto(mut self, proto: &str) -> Self {
         self.forwarded_proto = if proto.eq_ignore_ascii_case("https") {
             "https"
         } else if proto.eq_ignore_ascii_case("http") {
             "http"
         } else {
-            panic!("forwarded_proto must be \"http\" or \"https\", not {proto:?}")
+            panic!("with_forwarded_proto takes \"http\" or \"https\", not {proto:?}")
         };
         self
     }
@@ -314,12 +314,14 @@ mod tests {
     /// (`Instant::now() + limit`), which would panic at request time.
     #[test]
     fn an_endless_time_limit_still_gives_a_deadline() {
-        let upstreams = Upstreams::new().timeout(Duration::MAX);
+        let upstreams = Upstreams::new().with_timeout(Duration::MAX);
         assert!(tokio::time::Instant::now()
             .checked_add(upstreams.timeout)
             .is_some());
         assert_eq!(
-            Upstreams::new().timeout(Duration::from_secs(5)).timeout,
+            Upstreams::new()
+                .with_timeout(Duration::from_secs(5))
+                .timeout,
             Duration::from_secs(5)
         );
     }
@@ -349,14 +351,18 @@ mod tests {
     fn forwarded_proto_takes_http_or_https_only() {
         assert_eq!(Upstreams::new().forwarded_proto, "http");
         assert_eq!(
-            Upstreams::new().forwarded_proto("HTTPS").forwarded_proto,
+            Upstreams::new()
+                .with_forwarded_proto("HTTPS")
+                .forwarded_proto,
             "https"
         );
         assert_eq!(
-            Upstreams::new().forwarded_proto("http").forwarded_proto,
+            Upstreams::new()
+                .with_forwarded_proto("http")
+                .forwarded_proto,
             "http"
         );
-        let refused = std::panic::catch_unwind(|| Upstreams::new().forwarded_proto("wss"));
+        let refused = std::panic::catch_unwind(|| Upstreams::new().with_forwarded_proto("wss"));
         assert!(refused.is_err());
     }
 

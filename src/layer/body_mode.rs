@@ -3,15 +3,15 @@
 //! | mode | set by | the function sees the body | an external rewrite streams it upstream |
 //! |---|---|---|---|
 //! | [`Streamed`] | default | no | no (no forwarder) |
-//! | [`Buffered`] | [`ProxyLayer::read_body`] | yes, up to a limit | yes, the bytes read |
-//! | [`External`] | [`ProxyLayer::external`] | no | yes |
+//! | [`Buffered`] | [`ProxyLayer::with_request_body`] | yes, up to a limit | yes, the bytes read |
+//! | [`External`] | [`ProxyLayer::with_external`] | no | yes |
 //!
 //! The mode is a type parameter of [`ProxyLayer`] and [`ProxyService`], so that each mode asks
 //! of the request body type only what it uses: a streamed body may be any type at all.
 //!
 //! [`ProxyLayer`]: crate::ProxyLayer
-//! [`ProxyLayer::read_body`]: crate::ProxyLayer::read_body
-//! [`ProxyLayer::external`]: crate::ProxyLayer::external
+//! [`ProxyLayer::with_request_body`]: crate::ProxyLayer::with_request_body
+//! [`ProxyLayer::with_external`]: crate::ProxyLayer::with_external
 //! [`ProxyService`]: crate::ProxyService
 
 use std::future::Future;
@@ -34,13 +34,13 @@ use sealed::ReadLimits;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Streamed;
 
-/// The body mode set by [`ProxyLayer::read_body`](crate::ProxyLayer::read_body): for a
+/// The body mode set by [`ProxyLayer::with_request_body`](crate::ProxyLayer::with_request_body): for a
 /// matched request the body is read (up to a limit) before the function runs, and the same
 /// bytes go on to the inner service, or upstream.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Buffered;
 
-/// The body mode set by [`ProxyLayer::external`](crate::ProxyLayer::external): the request
+/// The body mode set by [`ProxyLayer::with_external`](crate::ProxyLayer::with_external): the request
 /// body streams to the inner service or to the upstream of an external rewrite, and the
 /// proxy function does not see it.
 ///
@@ -81,7 +81,7 @@ pub(crate) mod sealed {
         type Forwarding = External;
     }
 
-    /// The limits of reading a body (`ProxyLayer::read_body`).
+    /// The limits of reading a body (`ProxyLayer::with_request_body`).
     #[derive(Clone, Copy, Debug)]
     pub struct ReadLimits {
         /// The most bytes read.

@@ -106,11 +106,11 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     /// [`ProxyRequest::body`](crate::ProxyRequest::body). Off by default.
     ///
     /// Only matched requests are read; after next or rewrite the same bytes go on to the
-    /// inner service (or upstream, for an [external](Self::external) rewrite). A body over
+    /// inner service (or upstream, for an [external](Self::with_external) rewrite). A body over
     /// the limit is answered with `413 Payload Too Large` without reading past the limit (at
     /// once when `Content-Length` says so). The inner service's request body type must be
     /// buildable from bytes (`From<Bytes>`, as axum's `Body` is).
-    pub fn read_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
+    pub fn with_request_body(mut self, limit: usize) -> ProxyLayer<F, Buffered> {
         self.settings.body_limit = limit;
         self.into_mode()
     }
@@ -123,7 +123,7 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     /// axum's `Body` is.
     #[cfg(feature = "external")]
     #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
-    pub fn external(
+    pub fn with_external(
         mut self,
         upstreams: crate::external::Upstreams,
     ) -> ProxyLayer<F, M::Forwarding> {
@@ -163,7 +163,7 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     }
 
     /// Answers `408 Request Timeout` when reading a matched request's body for
-    /// [`read_body`](ProxyLayer::read_body) takes longer than `limit`; by default
+    /// [`with_request_body`](ProxyLayer::with_request_body) takes longer than `limit`; by default
     /// [`DEFAULT_BODY_TIMEOUT`](crate::DEFAULT_BODY_TIMEOUT), 30 s, so that a client that
     /// sends its body slowly cannot hold a connection for ever. A limit over a year is taken
     /// as a year.
@@ -180,7 +180,7 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     /// can no longer choose it. A rewrite to an absolute URL stays in the application only
     /// when the URL names a declared origin; every other one is external. Without a declared
     /// origin, the request's own origin (from its strictly parsed authority) counts as the
-    /// application's, except an origin that [`external`](ProxyLayer::external) rewrites go to.
+    /// application's, except an origin that [`external`](ProxyLayer::with_external) rewrites go to.
     /// See SECURITY.md.
     ///
     /// # Panics
@@ -237,28 +237,28 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     ///
     /// # fn main() -> Result<(), tower_proxy_fn::context::IpRangeError> {
     /// // Behind a load balancer on the private network that writes `Forwarded`.
-    /// let layer = ProxyLayer::new(proxy).trust_proxies(
+    /// let layer = ProxyLayer::new(proxy).with_trusted_proxies(
     ///     TrustedProxies::addresses(IpAllowlist::parse(["10.0.0.0/8"])?)
-    ///         .header(ForwardedHeader::Forwarded),
+    ///         .with_header(ForwardedHeader::Forwarded),
     /// );
     /// # let _ = layer;
     /// # Ok(())
     /// # }
     /// ```
-    pub fn trust_proxies(mut self, proxies: TrustedProxies) -> Self {
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.settings.context_mut().proxies = proxies;
         self
     }
 
     /// Reads [`ProxyRequest::geo`](crate::ProxyRequest::geo) from the headers that `cdn`
     /// sets. Without it (the default), geolocation headers are ignored.
-    pub fn geo_from(mut self, cdn: Cdn) -> Self {
+    pub fn with_geo_headers(mut self, cdn: Cdn) -> Self {
         self.settings.context_mut().cdn = Some(cdn);
         self
     }
 
     /// Looks [`ProxyRequest::geo`](crate::ProxyRequest::geo) up by the client IP in a
-    /// MaxMind City database (after the CDN's headers, when [`geo_from`](Self::geo_from)
+    /// MaxMind City database (after the CDN's headers, when [`with_geo_headers`](Self::with_geo_headers)
     /// is set too and they say nothing).
     ///
     /// ```no_run
@@ -272,14 +272,14 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let layer = ProxyLayer::new(proxy)
-    ///     .geo_database(GeoDatabase::open("/var/lib/GeoIP/GeoLite2-City.mmdb")?);
+    ///     .with_geo_database(GeoDatabase::open("/var/lib/GeoIP/GeoLite2-City.mmdb")?);
     /// # let _ = layer;
     /// # Ok(())
     /// # }
     /// ```
     #[cfg(feature = "maxminddb")]
     #[cfg_attr(docsrs, doc(cfg(feature = "maxminddb")))]
-    pub fn geo_database(mut self, database: crate::context::GeoDatabase) -> Self {
+    pub fn with_geo_database(mut self, database: crate::context::GeoDatabase) -> Self {
         self.settings.context_mut().database = Some(database);
         self
     }

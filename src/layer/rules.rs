@@ -27,7 +27,7 @@ use crate::function::ProxyFn;
 use crate::response::internal_error;
 use crate::rules::{BeforeProxy, Chain, ExtraHeaders, Rules};
 
-/// The bytes [`ProxyLayer::read_body`] read, kept for a 404 rewrite to send again.
+/// The bytes [`ProxyLayer::with_request_body`] read, kept for a 404 rewrite to send again.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BufferedCopy(pub(crate) Arc<OnceLock<Bytes>>);
 
@@ -65,7 +65,7 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// # }
     /// ```
     pub fn with_rules(mut self, rules: Rules) -> RulesLayer<F, M> {
-        // A 404 rewrite sends the body again: keep a copy of what `read_body` reads.
+        // A 404 rewrite sends the body again: keep a copy of what `with_request_body` reads.
         self.settings.keep_body_copy = rules.has_not_found_rewrites();
         // With i18n, the proxy's matcher entries also match under a locale prefix, unless
         // they say `locale: false`.
@@ -432,7 +432,7 @@ impl<Fut, E> fmt::Debug for RewriteFuture<Fut, E> {
 }
 
 /// The request, and a copy of its head and body for a second call when the body is empty
-/// or was read by `read_body`; a streamed body cannot be sent twice.
+/// or was read by `with_request_body`; a streamed body cannot be sent twice.
 #[allow(clippy::type_complexity)]
 fn replay_copy<B: http_body::Body>(
     request: Request<B>,

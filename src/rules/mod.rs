@@ -67,7 +67,7 @@
 //!   each on the current URL; a matching one rewrites and calls the inner service again,
 //!   until one answer is not a 404 (or the rules run out: the last 404 stands). That needs
 //!   the request body a second time, so it happens only when the body is empty (`GET` without
-//!   a body, `Content-Length: 0`) or was read by [`ProxyLayer::read_body`]; otherwise the
+//!   a body, `Content-Length: 0`) or was read by [`ProxyLayer::with_request_body`]; otherwise the
 //!   404 stands.
 //! - **Rewrite chains** are bounded: a request takes at most 10 rewrites from rules (each
 //!   rule applies at most once per phase, so a chain cannot loop forever, but a long one
@@ -76,7 +76,7 @@
 //!   With rules, every request takes the rules path: its response futures are boxed and
 //!   each rule's source is tested in turn, so the cost grows with the number of rules.
 //!
-//! [`ProxyLayer::read_body`]: crate::ProxyLayer::read_body
+//! [`ProxyLayer::with_request_body`]: crate::ProxyLayer::with_request_body
 
 mod config;
 pub(crate) mod destination;

@@ -482,11 +482,11 @@ impl<F: ProxyFn, B> Decided<F, B> {
             Err(shared) => (shared.parts.clone(), Arc::clone(&shared.settings)),
         };
         let step = outcome::apply(decision, &mut parts, &settings);
-        if let (false, Some(release)) = (matches!(step, Step::Forward(_)), release_unused) {
+        if let (false, Some(release)) = (matches!(step, Step::CallInner(_)), release_unused) {
             release(inner);
         }
         match step {
-            Step::Forward(mut extras) => {
+            Step::CallInner(mut extras) => {
                 extras.mark_for_caches(marks);
                 let decided = if extras.is_empty() {
                     None

@@ -1,4 +1,6 @@
+use super::redirect::relative;
 use super::*;
+use http::header::HeaderValue;
 
 fn base() -> Url {
     Url::parse("http://localhost:3000/dashboard?x=1").unwrap()
@@ -273,7 +275,7 @@ fn plain_local_paths_resolve_to_themselves() {
     // Every string of up to 3 characters from the alphabet, after a leading `/`.
     let mut stack = vec![String::from("/")];
     while let Some(destination) = stack.pop() {
-        if is_plain_local_path(&destination) {
+        if is_verbatim_local_path(&destination) {
             accepted += 1;
             let url = resolve(&base(), &destination).expect("resolves");
             assert_eq!(url.origin(), base().origin(), "{destination:?}");
@@ -311,12 +313,12 @@ fn plain_local_paths_resolve_to_themselves() {
         "a",
         "",
     ] {
-        assert!(!is_plain_local_path(rejected), "{rejected:?}");
+        assert!(!is_verbatim_local_path(rejected), "{rejected:?}");
     }
     for rejected in ["/a%2Fb", "/a%5cb"] {
-        assert!(!is_plain_local_path(rejected), "{rejected:?}");
+        assert!(!is_verbatim_local_path(rejected), "{rejected:?}");
     }
     for plain in ["/login?from=%2Fdashboard", "/a.b/c..d", "/x?y=../z", "/"] {
-        assert!(is_plain_local_path(plain), "{plain:?}");
+        assert!(is_verbatim_local_path(plain), "{plain:?}");
     }
 }

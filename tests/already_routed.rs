@@ -58,7 +58,10 @@ async fn router_layer_on_a_matched_route_refuses_a_rewrite() {
     assert!(is_rewrite_after_routing(&body), "{body}");
     // `next` is not a re-route: the matched handler answers.
     let (status, body) = fetch(addr, "/new").await;
-    assert_eq!((status, body.as_str()), (StatusCode::OK, "new handler for /new"));
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "new handler for /new")
+    );
 }
 
 #[tokio::test]

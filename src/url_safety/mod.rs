@@ -284,7 +284,7 @@ fn path_of(destination: &str, absolute: bool) -> &str {
 ///
 /// Most destinations the code writes are like this (`/login?from=%2Fdashboard`); for them
 /// the URL parser is skipped and the string's own bytes become the `Location` or the URI
-/// (guarded by `plain_local_paths_resolve_to_themselves`). It says nothing about whether a
+/// (guarded by `verbatim_local_paths_resolve_to_themselves`). It says nothing about whether a
 /// path from the request is safe to redirect to: that is [`is_safe_return_path`].
 pub(crate) fn is_verbatim_local_path(destination: &str) -> bool {
     let bytes = destination.as_bytes();

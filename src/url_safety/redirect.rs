@@ -60,7 +60,7 @@ pub(crate) fn location(
     if is_verbatim_local_path(&destination) {
         // Resolving would give back the same path and query: skip the URL parser. Such a
         // path is visible ASCII, so a valid header value as it is (guarded by
-        // `plain_local_paths_resolve_to_themselves`), and its own bytes become the header,
+        // `verbatim_local_paths_resolve_to_themselves`), and its own bytes become the header,
         // without a copy.
         return HeaderValue::from_maybe_shared(Bytes::from(destination))
             .map_err(|_| (NOT_A_HEADER_VALUE, String::new()));

@@ -35,7 +35,9 @@ use axum::{Json, Router};
 use serde_json::json;
 use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
 use tower_proxy_fn::rules::{Rules, TrailingSlash};
-use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RulesService};
+use tower_proxy_fn::{
+    Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RedirectStatus, RulesService,
+};
 
 async fn proxy(request: ProxyRequest) -> ProxyResponse {
     let path = request.path();
@@ -46,13 +48,13 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
         "/permanent" => {
             return ProxyResponse::redirect_with_status(
                 "https://example.com/x",
-                StatusCode::PERMANENT_REDIRECT,
+                RedirectStatus::Permanent,
             )
         }
         "/see-other" => {
             return ProxyResponse::redirect_with_status(
                 "/api/echo/target?from=see-other",
-                StatusCode::SEE_OTHER,
+                RedirectStatus::SeeOther,
             )
         }
         _ => {}
@@ -148,7 +150,7 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
     if path == "/old-blog" {
         let mut url = request.next_url();
         url.set_path("/blog");
-        return ProxyResponse::redirect_with_status(url, StatusCode::MOVED_PERMANENTLY);
+        return ProxyResponse::redirect_with_status(url, RedirectStatus::MovedPermanently);
     }
 
     if path.starts_with("/lang") {

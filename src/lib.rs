@@ -112,7 +112,7 @@ pub mod future {
 }
 pub use matcher::{Matcher, MatcherError};
 pub use request::{ProxyRequest, RequestCookies};
-pub use response::ProxyResponse;
+pub use response::{Additions, HeaderEdit, Outcome, ProxyResponse};
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};
 pub use url_safety::{InvalidRedirectStatus, RedirectStatus};
 

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use common::*;
 use http::StatusCode;
 use tower_proxy_fn::compose::chain;
-use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse, RedirectStatus};
 
 /// The names listed by every `Vary` line, lower-cased (field names are case-insensitive).
 fn vary_names<B>(response: &http::Response<B>) -> Vec<String> {
@@ -277,10 +277,10 @@ async fn a_permanent_redirect_decided_on_cookies_is_a_warning() {
         }
         match req.path() {
             "/moved" => {
-                ProxyResponse::redirect_with_status("/login", StatusCode::MOVED_PERMANENTLY)
+                ProxyResponse::redirect_with_status("/login", RedirectStatus::MovedPermanently)
             }
             "/temporary" => ProxyResponse::redirect("/login"),
-            "/found" => ProxyResponse::redirect_with_status("/login", StatusCode::FOUND),
+            "/found" => ProxyResponse::redirect_with_status("/login", RedirectStatus::Found),
             _ => ProxyResponse::permanent_redirect("/login"),
         }
     })

@@ -16,15 +16,14 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
+use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse, RedirectStatus};
 
 async fn proxy(req: ProxyRequest) -> ProxyResponse {
     match req.path() {
         "/about" => ProxyResponse::redirect(req.url_for("/redirected")),
-        "/permanent" => ProxyResponse::redirect_with_status(
-            "https://example.com/x",
-            StatusCode::PERMANENT_REDIRECT,
-        ),
+        "/permanent" => {
+            ProxyResponse::redirect_with_status("https://example.com/x", RedirectStatus::Permanent)
+        }
         "/another" => ProxyResponse::rewrite("/api/echo/rewritten?via=proxy"),
         "/cookies" => ProxyResponse::rewrite("/api/echo/cookies")
             .header(

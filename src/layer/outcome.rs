@@ -1,19 +1,20 @@
 //! Turning a [`ProxyResponse`] into what happens next: a request for the inner service or a
 //! response of the layer's own.
 
-use axum::extract::{MatchedPath, OriginalUri};
 use axum::response::Response;
-use http::header::LOCATION;
 use http::request::Parts;
-use http::{Extensions, StatusCode, Uri};
+use http::StatusCode;
+#[cfg(feature = "external")]
 use url::Url;
 
 use crate::response::{
-    error_response, misconfigured, Action, HeaderEdit, ProxyResponse, ResponseExtras,
-    REWRITE_AFTER_ROUTING,
+    error_response, misconfigured, Outcome, ProxyResponse, ResponseExtras, REWRITE_AFTER_ROUTING,
 };
 use crate::settings::Settings;
-use crate::url_safety::{location, request_url, rewrite_destination, Refusal, RewriteTarget};
+use crate::url_safety::{
+    already_routed, point_at, redirect_response, rewrite_destination, Refusal, RefusedRedirect,
+    RewriteTarget,
+};
 
 /// What the layer does after the proxy function decided.
 pub(crate) enum Step {
@@ -32,80 +33,57 @@ pub(crate) enum Step {
 /// service gets.
 #[inline]
 pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Settings) -> Step {
-    // Taken apart by value: every piece moves once to where it goes. The box of the
-    // rarer extras goes on with the cookies, or is freed here when it holds none.
-    let ProxyResponse {
-        action,
-        response_headers,
-        more,
-    } = decision;
-    let (edits, more) = match more {
-        None => (RequestEdits::default(), None),
-        Some(mut more) => {
-            if let Some(reason) = more.invalid.take() {
-                return invalid_decision(parts, &reason);
-            }
-            let edits = RequestEdits {
-                headers: std::mem::take(&mut more.request_headers),
-                extensions: std::mem::take(&mut more.extensions),
-            };
-            // The box goes on with the cookies, if it holds any.
-            (edits, Some(more))
-        }
-    };
-    let extras = ResponseExtras::new(response_headers, more);
-    match action {
-        Action::Next => {
+    if let Some(reason) = decision.invalid_reason() {
+        return invalid_decision(parts, reason);
+    }
+    // Taken apart by value: every piece moves once to where it goes.
+    let (outcome, mut additions) = decision.into_parts();
+    let edits = additions.take_request_edits();
+    let extras = additions.into_response_extras();
+    match outcome {
+        Outcome::Next => {
             edits.apply(parts);
             Step::CallInner(extras)
         }
-        Action::Respond(mut response) => {
-            extras.apply(response.headers_mut());
-            Step::Respond(*response)
-        }
-        Action::Redirect(target, status) => {
-            let base = || {
-                request_url(&parts.uri, &parts.headers, &settings.origins)
-                    .unwrap_or_else(|_| fallback_origin())
-            };
-            let location = match location(target, base) {
-                Ok(location) => location,
-                Err((reason, target)) => return refuse(parts, reason, &target),
-            };
-            let mut response = Response::new(axum::body::Body::empty());
-            *response.status_mut() = status;
-            response.headers_mut().insert(LOCATION, location);
+        Outcome::Respond(mut response) => {
             extras.apply(response.headers_mut());
             Step::Respond(response)
         }
-        Action::Rewrite(target) => match rewrite_destination(target, parts, settings) {
-            Ok(RewriteTarget::Local(uri)) => {
-                if already_routed(parts) {
-                    return refuse_after_routing(parts, &uri.to_string());
-                }
-                rewrite_to(edits, parts, uri, extras)
+        Outcome::Redirect {
+            destination,
+            status,
+        } => match redirect_response(parts, destination, status, &settings.origins) {
+            Ok(mut response) => {
+                extras.apply(response.headers_mut());
+                Step::Respond(response)
             }
-            #[cfg(feature = "external")]
-            Ok(RewriteTarget::External(target)) => {
-                edits.apply(parts);
-                Step::External(target, extras)
-            }
-            #[cfg(not(feature = "external"))]
-            Ok(RewriteTarget::External(target)) => Step::Respond(misconfigured(
-                &crate::response::EXTERNAL_NOT_CONFIGURED,
-                parts.uri.path(),
-                target.as_str(),
-            )),
-            Err(refusal) => refuse_with(parts, refusal),
+            Err(refused) => refuse_redirect(parts, &refused),
         },
+        Outcome::Rewrite { destination } => {
+            match rewrite_destination(destination, parts, settings) {
+                Ok(RewriteTarget::Local(uri)) => {
+                    if already_routed(parts) {
+                        return refuse_after_routing(parts, &uri.to_string());
+                    }
+                    point_at(parts, uri);
+                    edits.apply(parts);
+                    Step::CallInner(extras)
+                }
+                #[cfg(feature = "external")]
+                Ok(RewriteTarget::External(target)) => {
+                    edits.apply(parts);
+                    Step::External(target, extras)
+                }
+                #[cfg(not(feature = "external"))]
+                Ok(RewriteTarget::External(target)) => Step::Respond(misconfigured(
+                    &crate::response::EXTERNAL_NOT_CONFIGURED,
+                    parts.uri.path(),
+                    target.as_str(),
+                )),
+                Err(refusal) => refuse_with(parts, refusal),
+            }
+        }
     }
-}
-
-/// The origin a redirect is resolved against when the request's cannot be worked out
-/// (`check_request` refused it before the function ran, so only a request built by hand
-/// gets here): never the client's text.
-fn fallback_origin() -> Url {
-    Url::parse("http://localhost/").expect("a valid literal URL")
 }
 
 #[cold]
@@ -118,16 +96,6 @@ fn invalid_decision(parts: &Parts, reason: &str) -> Step {
     ))
 }
 
-/// Sends the request on under `uri`, keeping the URI it came with for handlers.
-fn rewrite_to(edits: RequestEdits, parts: &mut Parts, uri: Uri, extras: ResponseExtras) -> Step {
-    if parts.extensions.get::<OriginalUri>().is_none() {
-        parts.extensions.insert(OriginalUri(parts.uri.clone()));
-    }
-    parts.uri = uri;
-    edits.apply(parts);
-    Step::CallInner(extras)
-}
-
 /// The router already chose a handler for this request: calling on would serve the old
 /// route (or the fallback) under the new path, so fail loudly instead.
 fn refuse_after_routing(parts: &Parts, destination: &str) -> Step {
@@ -136,41 +104,6 @@ fn refuse_after_routing(parts: &Parts, destination: &str) -> Step {
         parts.uri.path(),
         destination,
     ))
-}
-
-/// Whether an axum `Router` has routed this request already. The router sets `MatchedPath`
-/// for a matched route; for its fallback it only leaves `OriginalUri`, with the path
-/// unchanged. (A router nested with `nest` strips its prefix, so there the paths differ and a
-/// rewrite still reaches the nested router.)
-fn already_routed(parts: &Parts) -> bool {
-    parts.extensions.get::<MatchedPath>().is_some()
-        || parts
-            .extensions
-            .get::<OriginalUri>()
-            .is_some_and(|original| original.0.path() == parts.uri.path())
-}
-
-/// What a decision changes in the request the inner service gets.
-#[derive(Default)]
-struct RequestEdits {
-    headers: Vec<HeaderEdit>,
-    extensions: Extensions,
-}
-
-impl RequestEdits {
-    fn apply(self, parts: &mut Parts) {
-        // Most decisions edit nothing: not even an empty list is walked then (measured with
-        // `scripts/profile.sh`: about 30 instructions per matched request).
-        if self.headers.is_empty() && self.extensions.is_empty() {
-            return;
-        }
-        for edit in self.headers {
-            edit.apply(&mut parts.headers);
-        }
-        if !self.extensions.is_empty() {
-            parts.extensions.extend(self.extensions);
-        }
-    }
 }
 
 /// A destination refused for what it is made of: a `400` when the request could have made
@@ -189,8 +122,8 @@ fn refuse_with(parts: &Parts, refusal: Refusal) -> Step {
     ))
 }
 
-fn refuse(parts: &Parts, reason: &str, destination: &str) -> Step {
-    tracing::error!(path = %parts.uri.path(), destination, "{reason}");
+fn refuse_redirect(parts: &Parts, refused: &RefusedRedirect) -> Step {
+    tracing::error!(path = %parts.uri.path(), destination = %refused.destination, "{}", refused.reason);
     Step::Respond(error_response(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal Server Error",

@@ -11,12 +11,17 @@
 //! - An absolute URL is local only when it names the application's own origin, and never
 //!   when it names an upstream that external rewrites forward to.
 //! - A redirect to the request's own origin is written as a relative `Location`
-//!   ([`location`]).
+//!   ([`location`]); every redirect response, the proxy's and the rules', is built by
+//!   [`redirect_response`]. A path taken from the request is redirected to only when
+//!   [`is_safe_return_path`] says so.
+//! - A rewrite points the request at its new path with [`point_at`], which keeps
+//!   `OriginalUri`, and only before a router has routed it ([`already_routed`]).
+//! - A redirect status is one of five ([`RedirectStatus`]), by type.
 //!
 //! [`ProxyLayer::with_origin`]: crate::ProxyLayer::with_origin
 
 use bytes::Bytes;
-use http::header::{HeaderValue, HOST};
+use http::header::HOST;
 use http::request::Parts;
 use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, StatusCode, Uri};
@@ -25,9 +30,19 @@ use url::Url;
 
 use crate::settings::Settings;
 
+mod redirect;
 mod redirect_status;
+mod reroute;
 
+pub(crate) use redirect::{is_safe_return_path, location, redirect_response, RefusedRedirect};
 pub use redirect_status::{InvalidRedirectStatus, RedirectStatus};
+#[allow(
+    unused_imports,
+    reason = "for the rules' `Chain::rewrite`, which switches to it when issue 19 is merged"
+)]
+pub(crate) use reroute::uri_with_path_and_query;
+use reroute::with_path_and_query;
+pub(crate) use reroute::{already_routed, point_at};
 
 /// Why a request or a destination was refused, and the status that answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +212,7 @@ pub(crate) fn rewrite_destination(
     parts: &Parts,
     settings: &Settings,
 ) -> Result<RewriteTarget, Refusal> {
-    if is_plain_local_path(&destination) {
+    if is_verbatim_local_path(&destination) {
         // A plain local path is a valid path and query as it is: its own bytes become the
         // new one, without a copy or the URL parser.
         let path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(destination))
@@ -261,42 +276,17 @@ fn path_of(destination: &str, absolute: bool) -> &str {
     rest.split(['?', '#']).next().unwrap_or_default()
 }
 
-/// The `Location` for a redirect to `destination`: a reference on the request's origin
-/// (`base`, built only when needed) stays there and is written relative, an absolute URL is
-/// taken as written (see [`resolve`]). Every redirect the layer makes, the proxy's and the
-/// rules', goes through here. A refusal gives the reason and the destination back.
-pub(crate) fn location(
-    destination: String,
-    base: impl FnOnce() -> Url,
-) -> Result<HeaderValue, (&'static str, String)> {
-    const NOT_A_HEADER_VALUE: &str = "redirect destination is not a valid header value";
-    if is_plain_local_path(&destination) {
-        // Resolving would give back the same path and query: skip the URL parser. Such a
-        // path is visible ASCII, so a valid header value as it is (a test checks every
-        // one), and its own bytes become the header, without a copy.
-        return HeaderValue::from_maybe_shared(Bytes::from(destination))
-            .map_err(|_| (NOT_A_HEADER_VALUE, String::new()));
-    }
-    let base = base();
-    let Some(target) = resolve(&base, &clean(&destination)) else {
-        return Err(("redirect destination is not a valid URL", destination));
-    };
-    let location = if target.origin() == base.origin() {
-        relative(&target)
-    } else {
-        target.to_string()
-    };
-    HeaderValue::try_from(location).map_err(|_| (NOT_A_HEADER_VALUE, destination))
-}
-
 /// Whether `destination` is a path on this origin (with an optional query) that the URL
 /// parser would give back unchanged: one leading `/` (not `//` or `/\`, which name another
 /// host), no dot segment (nor `%2e`, which may spell one), no fragment, and only characters
 /// that neither the path nor the query percent-encode set of the URL Standard touches (`%`
 /// only before two hex digits).
-/// Most redirects and rewrites are like this (`/login?from=%2Fdashboard`), and skipping the
-/// parser halves their cost.
-pub(crate) fn is_plain_local_path(destination: &str) -> bool {
+///
+/// Most destinations the code writes are like this (`/login?from=%2Fdashboard`); for them
+/// the URL parser is skipped and the string's own bytes become the `Location` or the URI
+/// (guarded by `verbatim_local_paths_resolve_to_themselves`). It says nothing about whether a
+/// path from the request is safe to redirect to: that is [`is_safe_return_path`].
+pub(crate) fn is_verbatim_local_path(destination: &str) -> bool {
     let bytes = destination.as_bytes();
     if bytes.first() != Some(&b'/') || matches!(bytes.get(1), Some(b'/' | b'\\')) {
         return false;
@@ -370,26 +360,6 @@ fn has_scheme(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-/// Path, query and fragment: the `Location` for a same-origin redirect. A path that starts
-/// with `//` would read as another host, so it is written after `/.`, which a browser
-/// resolves back to the same path on the same origin (as the URL Standard serializes it).
-fn relative(url: &Url) -> String {
-    let mut out = String::new();
-    if url.path().starts_with("//") {
-        out.push_str("/.");
-    }
-    out.push_str(url.path());
-    if let Some(query) = url.query() {
-        out.push('?');
-        out.push_str(query);
-    }
-    if let Some(fragment) = url.fragment() {
-        out.push('#');
-        out.push_str(fragment);
-    }
-    out
-}
-
 /// The request URI with the destination's path and query (the destination's query replaces
 /// the request's, as in Next.js); scheme and authority are kept.
 fn rewritten_uri(original: &Uri, target: &Url) -> Option<Uri> {
@@ -399,12 +369,6 @@ fn rewritten_uri(original: &Uri, target: &Url) -> Option<Uri> {
         path_and_query.push_str(query);
     }
     with_path_and_query(original, PathAndQuery::try_from(path_and_query).ok()?)
-}
-
-fn with_path_and_query(original: &Uri, path_and_query: PathAndQuery) -> Option<Uri> {
-    let mut parts = original.clone().into_parts();
-    parts.path_and_query = Some(path_and_query);
-    Uri::from_parts(parts).ok()
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
+use super::redirect::relative;
 use super::*;
+use axum::extract::OriginalUri;
+use http::header::HeaderValue;
 
 fn base() -> Url {
     Url::parse("http://localhost:3000/dashboard?x=1").unwrap()
@@ -265,7 +268,7 @@ fn rewritten_uri_replaces_path_and_query() {
 /// The fast path must agree with the URL parser wherever it is taken: every destination
 /// it accepts resolves, on the origin, to itself.
 #[test]
-fn plain_local_paths_resolve_to_themselves() {
+fn verbatim_local_paths_resolve_to_themselves() {
     let alphabet: Vec<char> = "/aZ09.-_~!$&'()*+,;=:@?%#\\ \"<>`{}|^[]\té2fFeE"
         .chars()
         .collect();
@@ -273,7 +276,7 @@ fn plain_local_paths_resolve_to_themselves() {
     // Every string of up to 3 characters from the alphabet, after a leading `/`.
     let mut stack = vec![String::from("/")];
     while let Some(destination) = stack.pop() {
-        if is_plain_local_path(&destination) {
+        if is_verbatim_local_path(&destination) {
             accepted += 1;
             let url = resolve(&base(), &destination).expect("resolves");
             assert_eq!(url.origin(), base().origin(), "{destination:?}");
@@ -311,12 +314,117 @@ fn plain_local_paths_resolve_to_themselves() {
         "a",
         "",
     ] {
-        assert!(!is_plain_local_path(rejected), "{rejected:?}");
+        assert!(!is_verbatim_local_path(rejected), "{rejected:?}");
     }
     for rejected in ["/a%2Fb", "/a%5cb"] {
-        assert!(!is_plain_local_path(rejected), "{rejected:?}");
+        assert!(!is_verbatim_local_path(rejected), "{rejected:?}");
     }
     for plain in ["/login?from=%2Fdashboard", "/a.b/c..d", "/x?y=../z", "/"] {
-        assert!(is_plain_local_path(plain), "{plain:?}");
+        assert!(is_verbatim_local_path(plain), "{plain:?}");
+    }
+}
+
+/// A path from the request is a safe place to send a user back to only when no browser can
+/// read it as another host; the rows are the ways one is smuggled.
+#[test]
+fn safe_return_paths_stay_on_the_origin() {
+    let safe = ["/", "/settings?tab=2", "/a/b/", "/a#top", "/caf%C3%A9"];
+    for path in safe {
+        assert!(is_safe_return_path(path), "{path:?}");
+    }
+    let unsafe_ = [
+        ("scheme-relative", "//evil.example"),
+        ("backslash", "/\\evil.example"),
+        ("tab dropped", "/\t/evil.example"),
+        ("absolute", "https://evil.example"),
+        ("no leading slash", "evil.example"),
+        ("dot segment", "/./"),
+        ("encoded dot segment", "/%2e%2e/admin"),
+        ("empty segment", "/a//b"),
+        ("encoded slash", "/%2F/evil.example"),
+        ("encoded backslash", "/%5c/evil.example"),
+    ];
+    for (name, path) in unsafe_ {
+        assert!(!is_safe_return_path(path), "{name}: {path:?}");
+    }
+}
+
+/// One function builds every redirect: the status, and a `Location` relative for this
+/// origin and absolute for another; a destination that is no URL is refused with itself.
+#[test]
+fn redirect_response_writes_status_and_location() {
+    let head = parts("/from", Some("app.example"));
+    let cases = [
+        ("path", "/to?x=1", RedirectStatus::Temporary, "/to?x=1"),
+        (
+            "this origin",
+            "http://app.example/to",
+            RedirectStatus::Found,
+            "/to",
+        ),
+        (
+            "other origin",
+            "https://evil.example/x",
+            RedirectStatus::Permanent,
+            "https://evil.example/x",
+        ),
+        (
+            "folded",
+            "//evil.example",
+            RedirectStatus::SeeOther,
+            "/evil.example",
+        ),
+    ];
+    for (name, destination, status, want) in cases {
+        let response = redirect_response(&head, destination.to_owned(), status, &[]).unwrap();
+        assert_eq!(response.status(), status.status_code(), "{name}");
+        assert_eq!(response.headers()[http::header::LOCATION], want, "{name}");
+    }
+    let refused = redirect_response(
+        &head,
+        "http://[::1/x".into(),
+        RedirectStatus::Temporary,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(refused.destination, "http://[::1/x");
+    assert_eq!(refused.reason, "redirect destination is not a valid URL");
+}
+
+/// `point_at` keeps the first URI the request came with, through several rewrites, and works
+/// on a whole request as on its head.
+#[test]
+fn point_at_keeps_the_first_original_uri() {
+    let mut head = parts("/a?q=1", None);
+    point_at(&mut head, Uri::from_static("/b"));
+    point_at(&mut head, Uri::from_static("/c"));
+    assert_eq!(head.uri, "/c");
+    assert_eq!(head.extensions.get::<OriginalUri>().unwrap().0, "/a?q=1");
+
+    let mut request = http::Request::get("/x").body(()).unwrap();
+    let uri = uri_with_path_and_query(request.uri(), "/y?z=1").unwrap();
+    point_at(&mut request, uri);
+    assert_eq!(request.uri(), "/y?z=1");
+    assert_eq!(request.extensions().get::<OriginalUri>().unwrap().0, "/x");
+    assert!(uri_with_path_and_query(request.uri(), "no slash").is_none());
+}
+
+/// "Already routed", row by row, from the `OriginalUri` a router leaves (`MatchedPath` has
+/// no public constructor: a matched route is checked over a real server, with the other
+/// rows, in `tests/already_routed.rs`).
+#[test]
+fn already_routed_reads_the_original_uri_a_router_left() {
+    let rows = [
+        ("no router", "/a", None, false),
+        ("fallback: path unchanged", "/a?x", Some("/a"), true),
+        ("nested: prefix stripped", "/a", Some("/app/a"), false),
+    ];
+    for (name, uri, original, want) in rows {
+        let mut head = parts(uri, None);
+        if let Some(original) = original {
+            let original = OriginalUri(Uri::try_from(original).unwrap());
+            head.extensions.insert(original);
+        }
+        assert_eq!(already_routed(&head), want, "{name}");
     }
 }

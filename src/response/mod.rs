@@ -5,9 +5,24 @@ use std::fmt;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use cookie::Cookie;
-use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE, VARY};
-use http::{Extensions, HeaderMap, StatusCode};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http::{HeaderMap, StatusCode};
 use serde::Serialize;
+
+use crate::url_safety::{is_safe_return_path, RedirectStatus};
+
+mod cache_marks;
+mod errors;
+mod extras;
+mod parts;
+
+pub(crate) use cache_marks::CacheMarks;
+pub(crate) use errors::{
+    error_response, internal_error, misconfigured, EXTERNAL_NOT_CONFIGURED, REWRITE_AFTER_ROUTING,
+};
+pub use extras::HeaderEdit;
+pub(crate) use extras::{HeaderList, More, ResponseExtras};
+pub use parts::{Additions, Outcome};
 
 /// What the proxy function decided, plus the header edits, cookies and extensions that go
 /// with it.
@@ -32,8 +47,12 @@ use serde::Serialize;
 /// ```
 ///
 /// A value that is not valid where it goes (a header value with a newline, a bad header
-/// name, a redirect status that is not a redirect) is not a panic: the layer answers 500
-/// and logs the reason.
+/// name, a cookie attribute with a `;`) is not a panic: the layer answers 500 and logs the
+/// reason ([`invalid_reason`](Self::invalid_reason) tells it beforehand). A redirect status
+/// cannot be invalid: it is a [`RedirectStatus`].
+///
+/// A test of a proxy function can look at the decision with the `is_*` accessors, or take it
+/// apart with [`into_parts`](Self::into_parts).
 #[must_use]
 pub struct ProxyResponse {
     pub(crate) action: Action,
@@ -43,47 +62,14 @@ pub struct ProxyResponse {
     pub(crate) more: Option<Box<More>>,
 }
 
-/// Request-header edits, cookies, extensions, and what made the decision invalid.
-#[derive(Default)]
-pub(crate) struct More {
-    pub(crate) request_headers: Vec<HeaderEdit>,
-    pub(crate) cookies: Vec<Cookie<'static>>,
-    pub(crate) extensions: Extensions,
-    pub(crate) invalid: Option<String>,
-    /// Set by [`ProxyResponse::same_for_everyone`]: no cache marks for what was read.
-    pub(crate) same_for_everyone: bool,
-}
-
+/// The outcome, as the decision stores it.
 pub(crate) enum Action {
     Next,
     Rewrite(String),
-    Redirect(String, StatusCode),
+    Redirect(String, RedirectStatus),
     // Boxed: a `Response` is four times the size of the other variants, and every decision
     // is moved a few times on its way out of the function.
     Respond(Box<Response>),
-}
-
-#[derive(Clone)]
-pub(crate) enum HeaderEdit {
-    Set(HeaderName, HeaderValue),
-    Append(HeaderName, HeaderValue),
-    Remove(HeaderName),
-}
-
-impl HeaderEdit {
-    pub(crate) fn apply(self, headers: &mut HeaderMap) {
-        match self {
-            HeaderEdit::Set(name, value) => {
-                headers.insert(name, value);
-            }
-            HeaderEdit::Append(name, value) => {
-                headers.append(name, value);
-            }
-            HeaderEdit::Remove(name) => {
-                headers.remove(name);
-            }
-        }
-    }
 }
 
 impl ProxyResponse {
@@ -125,7 +111,7 @@ impl ProxyResponse {
     /// an absolute URL of another origin is written as given. A leading `//` or `\` in a
     /// path is folded to one `/`, so a path built from request data cannot leave the origin.
     pub fn redirect(url: impl AsRef<str>) -> Self {
-        Self::redirect_with_status(url, StatusCode::TEMPORARY_REDIRECT)
+        Self::redirect_with_status(url, RedirectStatus::Temporary)
     }
 
     /// A `307` redirect to `target` if it is a path on this site, else to `fallback`: the
@@ -156,27 +142,36 @@ impl ProxyResponse {
     /// ```
     pub fn redirect_to_local(target: Option<&str>, fallback: &str) -> Self {
         match target {
-            Some(path) if is_local_path(path) => Self::redirect(path),
+            Some(path) if is_safe_return_path(path) => Self::redirect(path),
             _ => Self::redirect(fallback),
         }
     }
 
     /// A `308 Permanent Redirect` to `url`.
     pub fn permanent_redirect(url: impl AsRef<str>) -> Self {
-        Self::redirect_with_status(url, StatusCode::PERMANENT_REDIRECT)
+        Self::redirect_with_status(url, RedirectStatus::Permanent)
     }
 
-    /// A redirect with the given status: 301, 302, 303, 307 or 308
-    /// (`NextResponse.redirect(url, status)`). Any other status makes the layer answer 500
-    /// and log why, as Next.js refuses it.
-    pub fn redirect_with_status(url: impl AsRef<str>, status: StatusCode) -> Self {
-        let mut response = Self::with_action(Action::Redirect(url.as_ref().to_owned(), status));
-        if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-            response.note_invalid(format!(
-                "redirect status {status} is not one of 301, 302, 303, 307, 308"
-            ));
-        }
-        response
+    /// A redirect with the given status (`NextResponse.redirect(url, status)`), taken like
+    /// [`redirect`](Self::redirect)'s.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{ProxyResponse, RedirectStatus};
+    ///
+    /// let moved = ProxyResponse::redirect_with_status("/new", RedirectStatus::MovedPermanently);
+    /// assert_eq!(moved.redirect_status(), Some(http::StatusCode::MOVED_PERMANENTLY));
+    /// ```
+    ///
+    /// Only a redirect status can be written: a status from elsewhere is converted, and
+    /// refused, first (`RedirectStatus::try_from(StatusCode::OK)` is an error).
+    ///
+    /// ```compile_fail
+    /// use tower_proxy_fn::ProxyResponse;
+    ///
+    /// let _ = ProxyResponse::redirect_with_status("/x", http::StatusCode::OK);
+    /// ```
+    pub fn redirect_with_status(url: impl AsRef<str>, status: RedirectStatus) -> Self {
+        Self::with_action(Action::Redirect(url.as_ref().to_owned(), status))
     }
 
     /// The proxy's own response; the inner service is not called.
@@ -215,7 +210,7 @@ impl ProxyResponse {
         V::Error: fmt::Display,
     {
         if let Some((name, value)) = self.checked(name, value) {
-            self.response_headers.push((name, value, false));
+            self.response_headers.push(HeaderEdit::Set(name, value));
         }
         self
     }
@@ -229,7 +224,7 @@ impl ProxyResponse {
         V::Error: fmt::Display,
     {
         if let Some((name, value)) = self.checked(name, value) {
-            self.response_headers.push((name, value, true));
+            self.response_headers.push(HeaderEdit::Append(name, value));
         }
         self
     }
@@ -448,7 +443,7 @@ impl ProxyResponse {
     /// The redirect status.
     pub fn redirect_status(&self) -> Option<StatusCode> {
         match &self.action {
-            Action::Redirect(_, status) => Some(*status),
+            Action::Redirect(_, status) => Some(status.status_code()),
             _ => None,
         }
     }
@@ -461,12 +456,13 @@ impl ProxyResponse {
         }
     }
 
-    /// The response headers set for the client, in order.
+    /// The response headers set or added for the client, in order (every edit, with
+    /// whether it replaces or adds, is in [`Additions::response_headers`]).
     pub fn response_headers(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.response_headers
             .as_slice()
             .iter()
-            .map(|(k, v, _)| (k, v))
+            .filter_map(|edit| Some((edit.name(), edit.value()?)))
     }
 
     /// The request headers as the inner service will see them, given the client's headers.
@@ -486,225 +482,53 @@ impl ProxyResponse {
         self.more.as_ref()?.invalid.as_deref()
     }
 
+    /// Takes the decision apart into what it does and what it adds, for code that handles
+    /// every outcome: the layer itself, or a test of a proxy function.
+    ///
+    /// A decision with an invalid value ([`invalid_reason`](Self::invalid_reason)) is
+    /// answered 500 by the layer whatever its parts say; check that first.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{HeaderEdit, Outcome, ProxyResponse, RedirectStatus};
+    ///
+    /// let decision = ProxyResponse::redirect("/login")
+    ///     .header("x-reason", "signed-out")
+    ///     .delete_cookie("session");
+    /// assert_eq!(decision.invalid_reason(), None);
+    ///
+    /// let (outcome, additions) = decision.into_parts();
+    /// let Outcome::Redirect { destination, status } = outcome else {
+    ///     panic!("expected a redirect, got {outcome:?}");
+    /// };
+    /// assert_eq!((destination.as_str(), status), ("/login", RedirectStatus::Temporary));
+    /// assert_eq!(
+    ///     additions.response_headers(),
+    ///     [HeaderEdit::Set("x-reason".parse().unwrap(), "signed-out".parse().unwrap())]
+    /// );
+    /// assert_eq!(additions.cookies()[0].name(), "session");
+    /// assert!(additions.request_headers().is_empty());
+    /// ```
+    pub fn into_parts(self) -> (Outcome, Additions) {
+        let outcome = match self.action {
+            Action::Next => Outcome::Next,
+            Action::Rewrite(destination) => Outcome::Rewrite { destination },
+            Action::Redirect(destination, status) => Outcome::Redirect {
+                destination,
+                status,
+            },
+            Action::Respond(response) => Outcome::Respond(*response),
+        };
+        let additions = Additions {
+            response_headers: self.response_headers,
+            more: self.more,
+        };
+        (outcome, additions)
+    }
+
     pub(crate) fn apply_request_headers(&self, headers: &mut HeaderMap) {
         let Some(more) = &self.more else { return };
         for edit in &more.request_headers {
             edit.clone().apply(headers);
-        }
-    }
-}
-
-/// A response header for the client: name, value, and whether it keeps others of its name.
-pub(crate) type ResponseHeader = (HeaderName, HeaderValue, bool);
-
-/// The proxy's response headers, in order. One is held inline: a decision that sets a
-/// single header (the usual security header, a request id) allocates nothing for it, which
-/// through a real server is worth more than the larger decision costs to move (measured
-/// with `scripts/perf_server.sh`).
-#[derive(Default)]
-pub(crate) enum HeaderList {
-    #[default]
-    Empty,
-    One(ResponseHeader),
-    Many(Vec<ResponseHeader>),
-}
-
-impl HeaderList {
-    pub(crate) fn push(&mut self, header: ResponseHeader) {
-        // The empty case, the usual one, is written in place: taking the list out first
-        // would add a drop call to every decision that sets a header.
-        match self {
-            HeaderList::Empty => *self = HeaderList::One(header),
-            HeaderList::Many(headers) => headers.push(header),
-            HeaderList::One(_) => {
-                let HeaderList::One(first) = std::mem::take(self) else {
-                    unreachable!("matched One above")
-                };
-                *self = HeaderList::Many(vec![first, header]);
-            }
-        }
-    }
-
-    /// `later`'s headers after these.
-    pub(crate) fn extend(&mut self, later: HeaderList) {
-        later.for_each(|header| self.push(header));
-    }
-
-    /// Hands each header to `f`, in order, by value.
-    pub(crate) fn for_each(self, mut f: impl FnMut(ResponseHeader)) {
-        match self {
-            HeaderList::Empty => {}
-            HeaderList::One(header) => f(header),
-            HeaderList::Many(headers) => headers.into_iter().for_each(f),
-        }
-    }
-
-    pub(crate) fn as_slice(&self) -> &[ResponseHeader] {
-        match self {
-            HeaderList::Empty => &[],
-            HeaderList::One(header) => std::slice::from_ref(header),
-            HeaderList::Many(headers) => headers,
-        }
-    }
-}
-
-/// What travels from the decision to the final response: response headers and cookies.
-/// At most 128 bytes, so that it moves without a `memcpy` call: the cookies stay in the
-/// decision's own box ([`More`]), which comes along only when it holds some.
-#[derive(Default)]
-pub(crate) struct ResponseExtras {
-    headers: HeaderList,
-    cookies: Option<Box<More>>,
-    cache: Option<CacheMarks>,
-}
-
-impl ResponseExtras {
-    /// `cookies`: the decision's box, its request edits taken out.
-    pub(crate) fn new(headers: HeaderList, cookies: Option<Box<More>>) -> Self {
-        Self {
-            headers,
-            cookies: cookies.filter(|more| !more.cookies.is_empty()),
-            cache: None,
-        }
-    }
-
-    /// Marks the inner service's response for what the decision read (see [`CacheMarks`]).
-    #[inline]
-    pub(crate) fn mark_for_caches(&mut self, marks: Option<CacheMarks>) {
-        self.cache = marks;
-    }
-
-    /// Adds the proxy's headers and cookies to a response.
-    pub(crate) fn apply(self, headers: &mut HeaderMap) {
-        if let Some(marks) = &self.cache {
-            let proxy_set =
-                |name: &HeaderName| self.headers.as_slice().iter().any(|(n, _, _)| n == name);
-            let (keep_vary, keep_cache_control) = (proxy_set(&VARY), proxy_set(&CACHE_CONTROL));
-            marks.merge_into(headers, keep_vary, keep_cache_control);
-        }
-        self.headers.for_each(|(name, value, append)| {
-            if append {
-                headers.append(name, value);
-            } else {
-                headers.insert(name, value);
-            }
-        });
-        let Some(more) = self.cookies else {
-            return;
-        };
-        for cookie in more.cookies {
-            // Encoded as Next.js does (`encodeURIComponent` on the value); names were
-            // checked to be tokens, so the line is always a valid header value.
-            let line = cookie.encoded().to_string();
-            if let Ok(value) = HeaderValue::try_from(line) {
-                headers.append(SET_COOKIE, value);
-            }
-        }
-    }
-}
-
-/// What a decision read, as it must show in the response for caches: `Vary` names the
-/// request headers the decision depends on (`Cookie` when it read cookies), and a decision
-/// that read cookies is `Cache-Control: private` (no shared cache may store it).
-#[derive(Debug)]
-pub(crate) struct CacheMarks {
-    cookies: bool,
-    headers: Vec<HeaderName>,
-}
-
-impl CacheMarks {
-    /// The marks for a decision; `None` when it read neither cookies nor headers.
-    pub(crate) fn from_reads(cookies: bool, headers: Vec<HeaderName>) -> Option<Self> {
-        (cookies || !headers.is_empty()).then_some(Self { cookies, headers })
-    }
-
-    /// Whether the decision read cookies.
-    pub(crate) fn read_cookies(&self) -> bool {
-        self.cookies
-    }
-
-    /// Marks a response the layer built from the decision (redirect, own response): every
-    /// header on it is the proxy's, so a `Vary` or `Cache-Control` already there stays as the
-    /// proxy set it.
-    pub(crate) fn apply_to_own(&self, headers: &mut HeaderMap) {
-        let keep_vary = headers.contains_key(VARY);
-        let keep_cache_control = headers.contains_key(CACHE_CONTROL);
-        self.merge_into(headers, keep_vary, keep_cache_control);
-    }
-
-    /// Adds the marks to what the response already says: names missing from `Vary` are
-    /// appended (`Vary: *` already covers everything); `Cache-Control` becomes `private`
-    /// unless it already is `private` or `no-store` (a `public` directive is dropped, the
-    /// rest kept).
-    fn merge_into(&self, headers: &mut HeaderMap, keep_vary: bool, keep_cache_control: bool) {
-        if !keep_vary {
-            self.merge_vary(headers);
-        }
-        if self.cookies && !keep_cache_control {
-            merge_private(headers);
-        }
-    }
-
-    fn merge_vary(&self, headers: &mut HeaderMap) {
-        let listed: Vec<String> = headers
-            .get_all(VARY)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|name| name.trim().to_ascii_lowercase())
-            .collect();
-        if listed.iter().any(|name| name == "*") {
-            return;
-        }
-        let cookie = self.cookies.then_some("cookie");
-        let missing: Vec<&str> = cookie
-            .into_iter()
-            .chain(self.headers.iter().map(HeaderName::as_str))
-            .filter(|name| !listed.iter().any(|l| l == name))
-            .collect();
-        if missing.is_empty() {
-            return;
-        }
-        // Header names are tokens, so the joined list is always a valid value.
-        if let Ok(value) = HeaderValue::try_from(missing.join(", ")) {
-            headers.append(VARY, value);
-        }
-    }
-}
-
-fn merge_private(headers: &mut HeaderMap) {
-    let directives: Vec<String> = headers
-        .get_all(CACHE_CONTROL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|d| d.trim().to_owned())
-        .filter(|d| !d.is_empty())
-        .collect();
-    let name_of = |d: &str| {
-        d.split('=')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    };
-    if directives
-        .iter()
-        .any(|d| matches!(name_of(d).as_str(), "private" | "no-store"))
-    {
-        return;
-    }
-    let kept = directives.iter().filter(|d| name_of(d) != "public");
-    let value = std::iter::once("private")
-        .chain(kept.map(String::as_str))
-        .collect::<Vec<_>>()
-        .join(", ");
-    match HeaderValue::try_from(value) {
-        Ok(value) => {
-            headers.insert(CACHE_CONTROL, value);
-        }
-        Err(_) => {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
         }
     }
 }
@@ -714,7 +538,9 @@ impl fmt::Debug for ProxyResponse {
         let action = match &self.action {
             Action::Next => "next".to_owned(),
             Action::Rewrite(url) => format!("rewrite {url}"),
-            Action::Redirect(url, status) => format!("redirect {} {url}", status.as_u16()),
+            Action::Redirect(url, status) => {
+                format!("redirect {} {url}", status.status_code().as_u16())
+            }
             Action::Respond(response) => format!("respond {}", response.status().as_u16()),
         };
         f.debug_struct("ProxyResponse")
@@ -730,188 +556,10 @@ impl fmt::Debug for ProxyResponse {
     }
 }
 
-/// Whether `path` is a path on the current origin under every URL parser a browser runs:
-/// one leading `/`, no `\` (read as `/`), no whitespace or control characters (dropped, so
-/// `/\t/evil.example` would become `//evil.example`), and in the path part no empty segment
-/// and no dot segment (`/.//evil.example` normalizes to `//evil.example`; `%2e` is a dot),
-/// nor an encoded `/` or `\` (a server that decodes the path again would see `//`).
-fn is_local_path(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
-    if path
-        .chars()
-        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
-    {
-        return false;
-    }
-    let path_part = rest.split(['?', '#']).next().unwrap_or_default();
-    let segments: Vec<&str> = path_part.split('/').collect();
-    let last = segments.len() - 1;
-    segments.iter().enumerate().all(|(i, segment)| {
-        // Only the last segment may be empty (a trailing slash, or the root `/` itself).
-        let lower = segment.to_ascii_lowercase();
-        let dots = lower.replace("%2e", ".");
-        (!segment.is_empty() || i == last)
-            && dots != "."
-            && dots != ".."
-            && !lower.contains("%2f")
-            && !lower.contains("%5c")
-    })
-}
-
 /// RFC 7230 `token` characters, which a cookie name must consist of.
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// A plain-text response of the layer's own (bad path, refused value, failed function).
-/// The layer's `500 Internal Server Error` (the reason goes to the log, not the client).
-/// A mistake in how the layer is set up, found while answering a request: a `500`, logged
-/// at `ERROR` with the fix. A debug build also puts the problem and the fix in the body, and,
-/// when the app installed no `tracing` subscriber (so the log would go nowhere), prints them
-/// to stderr, once per kind of mistake.
-#[cold]
-pub(crate) fn misconfigured(mistake: &Misconfiguration, path: &str, destination: &str) -> Response {
-    tracing::error!(path, destination, fix = mistake.fix, "{}", mistake.problem);
-    if !cfg!(debug_assertions) {
-        return internal_error();
-    }
-    let text = format!(
-        "Internal Server Error\n\ntower-proxy-fn: {}\nFix: {}\n(This explanation is shown in debug builds only.)\n",
-        mistake.problem, mistake.fix
-    );
-    if !tracing::dispatcher::has_been_set()
-        && !mistake
-            .told
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-    {
-        eprintln!("{text}(Install a tracing subscriber to see every such error, e.g. `tracing_subscriber::fmt().init()`.)");
-    }
-    let mut response = Response::new(Body::from(text));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-/// One kind of set-up mistake, with its fix and whether stderr has been told about it.
-pub(crate) struct Misconfiguration {
-    pub(crate) problem: &'static str,
-    pub(crate) fix: &'static str,
-    told: std::sync::atomic::AtomicBool,
-}
-
-impl Misconfiguration {
-    const fn new(problem: &'static str, fix: &'static str) -> Self {
-        Self {
-            problem,
-            fix,
-            told: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-}
-
-/// A rewrite from a layer that runs after routing.
-pub(crate) static REWRITE_AFTER_ROUTING: Misconfiguration = Misconfiguration::new(
-    "a rewrite cannot re-route: the layer runs inside a Router (added with Router::layer, \
-     Router::route_layer or as a route's service), which has chosen the handler already",
-    "Wrap the whole Router instead: `let app = ProxyLayer::new(proxy).layer(router);` and \
-     serve `app` with `axum::serve(listener, axum::ServiceExt::into_make_service(app))`",
-);
-
-/// An external rewrite from a build or a layer that cannot forward it.
-pub(crate) static EXTERNAL_NOT_CONFIGURED: Misconfiguration = Misconfiguration::new(
-    "the proxy function rewrote to another origin, but this layer does not forward \
-     external rewrites",
-    "enable the `external` cargo feature of tower-proxy-fn and allow the origin with \
-     `ProxyLayer::with_external(Upstreams::new().allow(\"http://host:port\")?)`, or rewrite to a \
-     path of this application",
-);
-
-pub(crate) fn internal_error() -> Response {
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-}
-
-pub(crate) fn error_response(status: StatusCode, message: &'static str) -> Response {
-    let mut response = Response::new(Body::from(message));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A decision moves several times on its way out of the proxy function; at 128 bytes or
-    /// less a move is a few register copies instead of a `memcpy` call (measured with
-    /// `scripts/profile.sh`: 83 instructions per matched request). A new field should not
-    /// quietly undo that.
-    #[test]
-    fn a_decision_fits_in_128_bytes() {
-        assert!(std::mem::size_of::<ProxyResponse>() <= 128);
-        // And what it leaves for the response (moved three times on a `next`).
-        assert!(std::mem::size_of::<ResponseExtras>() <= 128);
-    }
-
-    /// The first header is held inline, the rest in a list: one, two and three headers
-    /// keep their order, and `header` replaces where `append_header` adds, whichever holds
-    /// them.
-    #[test]
-    fn response_headers_keep_order_and_meaning_held_inline_or_listed() {
-        let inner = || {
-            let mut headers = HeaderMap::new();
-            headers.insert("x-a", HeaderValue::from_static("inner"));
-            headers.insert("x-b", HeaderValue::from_static("inner"));
-            headers
-        };
-        let one = ProxyResponse::next().append_header("x-a", "1");
-        assert!(matches!(one.response_headers, HeaderList::One(_)));
-        let two = ProxyResponse::next()
-            .header("x-a", "1")
-            .append_header("x-b", "2");
-        let three = ProxyResponse::next()
-            .header("x-a", "1")
-            .append_header("x-b", "2")
-            .header("x-a", "3");
-        assert!(matches!(three.response_headers, HeaderList::Many(_)));
-        let listed = |d: &ProxyResponse| {
-            d.response_headers()
-                .map(|(k, v)| format!("{k}={}", v.to_str().unwrap()))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(listed(&one), ["x-a=1"]);
-        assert_eq!(listed(&two), ["x-a=1", "x-b=2"]);
-        assert_eq!(listed(&three), ["x-a=1", "x-b=2", "x-a=3"]);
-        let applied = |d: ProxyResponse| {
-            let mut headers = inner();
-            ResponseExtras::new(d.response_headers, None).apply(&mut headers);
-            let values = |name| {
-                headers
-                    .get_all(name)
-                    .iter()
-                    .map(|v| v.to_str().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            };
-            (values("x-a"), values("x-b"))
-        };
-        assert_eq!(
-            applied(one),
-            (vec!["inner".into(), "1".into()], vec!["inner".into()])
-        );
-        assert_eq!(
-            applied(two),
-            (vec!["1".into()], vec!["inner".into(), "2".into()])
-        );
-        assert_eq!(
-            applied(three),
-            (vec!["3".into()], vec!["inner".into(), "2".into()])
-        );
-    }
-}
+mod tests;

@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::future::{AfterReading, ResponseFuture};
 use super::{Buffered, BufferedCopy, Forward, Settings, Streamed};
 use crate::function::ProxyFn;
-use crate::matcher::LazyDecision;
+use crate::matcher::LazySelection;
 use crate::request::{Head, ProxyRequest};
 use crate::response::error_response;
 use crate::url_safety::check_request;
@@ -63,10 +63,10 @@ where
     /// whoever handles it (for a skipped request, the inner service: the hot path, which
     /// allocates nothing).
     #[inline]
-    fn select<B>(&self, request: &Request<B>) -> LazyDecision {
+    fn select<B>(&self, request: &Request<B>) -> LazySelection {
         match &self.settings.matcher {
-            None => LazyDecision::Run(None),
-            Some(matcher) => matcher.decide_lazily(request),
+            None => LazySelection::Run(None),
+            Some(matcher) => matcher.select_lazily(request),
         }
     }
 
@@ -165,8 +165,8 @@ where
         // The skipped request, the hot path, stays small enough to inline into the caller;
         // the rest is out of line.
         match self.select(&request) {
-            LazyDecision::Skip => ResponseFuture::passthrough(self.inner.call(request)),
-            decision => self.call_selected(request, decision, to_body),
+            LazySelection::Skip => ResponseFuture::passthrough(self.inner.call(request)),
+            selection => self.call_selected(request, selection, to_body),
         }
     }
 
@@ -174,17 +174,17 @@ where
     fn call_selected<B>(
         &mut self,
         request: Request<B>,
-        decision: LazyDecision,
+        selection: LazySelection,
         to_body: Option<fn(B) -> axum::body::Body>,
     ) -> ResponseFuture<S, F, B>
     where
         S: Service<Request<B>> + Clone,
     {
-        let matched = match decision {
-            LazyDecision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
-            LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
-            LazyDecision::TooLong => return ResponseFuture::respond(uri_too_long(&request)),
-            LazyDecision::Run(matched) => matched,
+        let matched = match selection {
+            LazySelection::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
+            LazySelection::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            LazySelection::TooLong => return ResponseFuture::respond(uri_too_long(&request)),
+            LazySelection::Run(matched) => matched,
         };
         if let Some(refusal) = refused(&request) {
             return ResponseFuture::respond(refusal);
@@ -223,10 +223,10 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let matched = match self.select(&request) {
-            LazyDecision::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
-            LazyDecision::Malformed => return ResponseFuture::respond(bad_request(&request)),
-            LazyDecision::TooLong => return ResponseFuture::respond(uri_too_long(&request)),
-            LazyDecision::Run(matched) => matched,
+            LazySelection::Skip => return ResponseFuture::passthrough(self.inner.call(request)),
+            LazySelection::Malformed => return ResponseFuture::respond(bad_request(&request)),
+            LazySelection::TooLong => return ResponseFuture::respond(uri_too_long(&request)),
+            LazySelection::Run(matched) => matched,
         };
         if let Some(refusal) = refused(&request) {
             return ResponseFuture::respond(refusal);

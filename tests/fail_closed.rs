@@ -99,7 +99,10 @@ async fn a_look_around_pattern_at_its_backtracking_limit_still_runs_the_proxy() 
         assert_eq!(answer.status, 403, "{dots} dots");
         // The same through `oneshot`, and the matcher's own selection.
         let request = http::Request::get(&path).body(Body::empty()).unwrap();
-        assert!(matches!(clerk_matcher().select(&request), Selection::Run(_)));
+        assert!(matches!(
+            clerk_matcher().select(&request),
+            Selection::Run(_)
+        ));
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{dots} dots");
     }

@@ -142,7 +142,8 @@ mod tests {
             assert_eq!(has_other_forms(&s), plain(&s), "{s:?}");
             checked += 1;
             // Long strings only from a sparse subset, to keep the test quick.
-            if s.len() < 17 && (s.len() < 7 || s.bytes().filter(|&b| b == b'a').count() >= s.len() - 3)
+            if s.len() < 17
+                && (s.len() < 7 || s.bytes().filter(|&b| b == b'a').count() >= s.len() - 3)
             {
                 for c in alphabet {
                     strings.push(format!("{s}{c}"));

@@ -60,7 +60,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-
 mod condition;
 pub(crate) mod config;
 mod entry;
@@ -111,15 +110,6 @@ struct Inner {
 }
 
 impl Matcher {
-    /// The selection without the captures (see [`Deferred::params`]).
-    #[inline]
-    pub(crate) fn select_lazily<B>(&self, request: &Request<B>) -> LazySelection {
-        match self.find(request) {
-            Found::Miss => LazySelection::Skip,
-            found => LazySelection::from_found(found),
-        }
-    }
-
     /// Compiles path sources (every request whose path matches one of them).
     ///
     /// Errors name the source by index (`matcher[1]`) and position.
@@ -195,6 +185,8 @@ impl Matcher {
         }
     }
 
+    /// The matcher over compiled entries: several plain paths share one set; the rest get
+    /// their own prebuilt automaton.
     fn from_entries(mut entries: Vec<CompiledEntry>) -> Self {
         let programs: Vec<&Program> = entries.iter().map(|e| &e.path).collect();
         let set = ProgramSet::build(&programs);
@@ -235,7 +227,7 @@ impl Matcher {
             Found::Miss => return Selection::Skip,
             Found::Malformed => return Selection::MalformedPath,
             Found::TooLong => return Selection::PathTooLong,
-            Found::HitRaw(usize::MAX) => {
+            Found::Any => {
                 return Selection::Run(Match {
                     source: "",
                     params: Params::default(),
@@ -258,12 +250,22 @@ impl Matcher {
         })
     }
 
+    /// The selection without the captures (see [`Deferred::params`]).
+    #[inline]
+    pub(crate) fn select_lazily<B>(&self, request: &Request<B>) -> LazySelection {
+        match self.find(request) {
+            Found::Miss => LazySelection::Skip,
+            found => LazySelection::from_found(found),
+        }
+    }
+
     /// The search, in the order that keeps the usual request cheap: the path as sent, then
-    /// (only when it has a `%` or a `//`) its other forms, out of line.
+    /// (only when it has a `%` or a `//`) its other forms, out of line. A request skipped
+    /// on its path as sent allocates nothing (`tests/matcher_alloc.rs`).
     #[inline]
     fn find<B>(&self, request: &Request<B>) -> Found {
         if self.inner.any {
-            return Found::HitRaw(usize::MAX);
+            return Found::Any;
         }
         let raw = request.uri().path();
         if raw.len() > MAX_PATH_LEN && !self.inner.entries.is_empty() {

@@ -19,7 +19,7 @@ pub enum Selection<'m> {
     Run(Match<'m>),
     /// The path is not valid percent-encoded UTF-8 and did not match as sent.
     MalformedPath,
-    /// The path is longer than [`MAX_PATH_LEN`]: it was not tested.
+    /// The path is longer than [`MAX_PATH_LEN`](super::MAX_PATH_LEN): it was not tested.
     PathTooLong,
 }
 
@@ -44,17 +44,6 @@ impl<'m> Match<'m> {
     pub fn into_params(self) -> Params {
         self.params
     }
-}
-
-/// Where a search ended.
-pub(super) enum Found {
-    /// Entry index, form and whether the form is decoded.
-    Hit(usize, String, bool),
-    /// Hit on the raw path (no allocation).
-    HitRaw(usize),
-    Miss,
-    Malformed,
-    TooLong,
 }
 
 /// A [`Selection`] whose captures are taken only when the proxy function asks for them:
@@ -118,11 +107,25 @@ impl LazySelection {
             Found::Miss => LazySelection::Skip,
             Found::Malformed => LazySelection::Malformed,
             Found::TooLong => LazySelection::TooLong,
-            Found::HitRaw(usize::MAX) => LazySelection::Run(None),
+            Found::Any => LazySelection::Run(None),
             Found::HitRaw(i) => LazySelection::Run(Some(deferred(i, None, false))),
             Found::Hit(i, form, decoded) => {
                 LazySelection::Run(Some(deferred(i, Some(form), decoded)))
             }
         }
     }
+}
+
+/// Where a search ended ([`Matcher::matches`], [`Matcher::select`] and the layer's lazy
+/// selection all start from one).
+pub(super) enum Found {
+    /// [`Matcher::any`]: every request, nothing looked at.
+    Any,
+    /// Entry index, on the path as sent (nothing allocated).
+    HitRaw(usize),
+    /// Entry index, the form of the path it matched, and whether that form is decoded.
+    Hit(usize, String, bool),
+    Miss,
+    Malformed,
+    TooLong,
 }

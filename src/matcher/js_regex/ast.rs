@@ -75,4 +75,5 @@ impl Node {
             Node::Concat(v) | Node::Alt(v) => v.iter().any(Node::looks_behind),
             _ => false,
         }
-    }}
+    }
+}

@@ -23,14 +23,17 @@ use super::lift::{lift_lookaheads, Guard, GuardSkip};
 /// A match the engine could not decide: fancy-regex gave up at its backtracking limit.
 ///
 /// Never read as "no match": each caller decides in the direction that keeps the proxy
-/// running (see `CompiledEntry::holds`).
+/// running (see `CompiledEntry::holds`; `tests/fail_closed.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Undecided;
 
 /// The engine running a compiled expression.
 #[derive(Debug, Clone)]
-pub(crate) enum Engine {
+enum Engine {
+    /// The `regex` crate: no look-around left (none, or lifted into guards).
     Plain(regex::Regex),
+    /// fancy-regex, for look-around and back-references; it may give up
+    /// ([`Undecided`]).
     Fancy(Box<fancy_regex::Regex>),
 }
 
@@ -53,12 +56,18 @@ pub(crate) struct Program {
     guard_skip: Option<GuardSkip>,
     /// Group names (group 1 first).
     pub(crate) groups: Vec<Option<String>>,
-    /// The Rust source of the plain engine (for a `RegexSet`), if plain.
+    /// The Rust source of the plain engine (for a [`ProgramSet`]), if plain.
     pub(crate) plain_source: Option<String>,
 }
 
-/// Size limit for compiled regexes (bounded memory on hostile config).
+/// Size limit for compiled regexes: a hostile config gets an error, not unbounded memory
+/// (`js_regex::tests::an_expression_over_the_size_limit_does_not_compile`).
 const SIZE_LIMIT: usize = 8 << 20;
+
+/// The most backtracking steps fancy-regex takes on one match before it gives up
+/// ([`Undecided`]): with [`MAX_PATH_LEN`](crate::matcher::MAX_PATH_LEN), this bounds the
+/// time of one match (the `matcher_bounded` fuzz target; `tests/fail_closed.rs`).
+const BACKTRACK_LIMIT: usize = 100_000;
 
 /// Size limit for a prebuilt DFA; a pattern whose DFA is larger runs on the regex engine.
 const DFA_SIZE_LIMIT: usize = 256 << 10;
@@ -68,7 +77,8 @@ const DFA_SIZE_LIMIT: usize = 256 << 10;
 struct Prepared {
     dfa: dense::DFA<Vec<u32>>,
     /// Whether every `/` followed by the ASCII a request path can hold matches (`/(.*)` once
-    /// the look-aheads are lifted): then a request's own ASCII path needs no automaton run.
+    /// the look-aheads are lifted): then a request's own ASCII path needs no automaton run
+    /// (`matcher::tests::paths_accepted_without_the_automaton_match_as_with_it`).
     accepts_ascii_paths: bool,
 }
 
@@ -126,24 +136,17 @@ fn compile_plain(source: &str) -> Result<regex::Regex, String> {
 }
 
 impl Program {
-    /// Compiles a parsed expression. Errors are engine errors (size limits,
-    /// constructs the engines refuse), as a message.
+    /// Compiles a parsed expression on the engine it needs. Errors are engine errors (size
+    /// limits, constructs the engines refuse), as a message.
     pub(crate) fn compile(re: &JsRegex) -> Result<Program, String> {
         let groups = re.groups.clone();
+        // No look-around and no back-reference: the `regex` crate, as is.
         if !re.ast.needs_fancy() {
             let src = to_rust(&re.ast, false);
             let regex = compile_plain(&src)?;
-            return Ok(Program {
-                engine: Engine::Plain(regex),
-                dfa: None,
-                prepared: false,
-                accepts_ascii_paths: false,
-                guards: Vec::new(),
-                guard_skip: None,
-                groups,
-                plain_source: Some(src),
-            });
+            return Ok(Program::plain(regex, src, Vec::new(), groups));
         }
+        // Look-aheads at a fixed offset only: lifted into guards, the rest on `regex`.
         if let Some((rest, lifted)) = lift_lookaheads(&re.ast)
             && !rest.needs_fancy()
         {
@@ -154,22 +157,14 @@ impl Program {
                 let gsrc = format!("^(?:{})", to_rust(&body, false));
                 guards.push(Guard::new(offset, must_match, compile_plain(&gsrc)?, &body));
             }
-            return Ok(Program {
-                engine: Engine::Plain(regex),
-                dfa: None,
-                prepared: false,
-                accepts_ascii_paths: false,
-                guard_skip: GuardSkip::of(&guards),
-                guards,
-                groups,
-                plain_source: Some(src),
-            });
+            return Ok(Program::plain(regex, src, guards, groups));
         }
+        // The rest: fancy-regex, whose backtracking limit bounds the time of one match.
         let src = to_rust(&re.ast, true);
         let regex = fancy_regex::RegexBuilder::new(&src)
             .delegate_size_limit(SIZE_LIMIT)
             .delegate_dfa_size_limit(SIZE_LIMIT)
-            .backtrack_limit(100_000)
+            .backtrack_limit(BACKTRACK_LIMIT)
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Program {
@@ -182,6 +177,25 @@ impl Program {
             groups,
             plain_source: None,
         })
+    }
+
+    /// A program on the `regex` crate, with its lifted look-aheads (if any).
+    fn plain(
+        regex: regex::Regex,
+        src: String,
+        guards: Vec<Guard>,
+        groups: Vec<Option<String>>,
+    ) -> Program {
+        Program {
+            engine: Engine::Plain(regex),
+            dfa: None,
+            prepared: false,
+            accepts_ascii_paths: false,
+            guard_skip: GuardSkip::of(&guards),
+            guards,
+            groups,
+            plain_source: Some(src),
+        }
     }
 
     /// The lifted look-aheads.
@@ -295,7 +309,8 @@ impl Program {
 }
 
 thread_local! {
-    /// The set's answer buffer, reused so that a search allocates nothing once warm.
+    /// The set's answer buffer, reused so that a search allocates nothing once warm
+    /// (`tests/matcher_alloc.rs`).
     static PATTERN_SET: RefCell<PatternSet> = RefCell::new(PatternSet::new(0));
 }
 

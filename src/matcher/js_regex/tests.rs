@@ -60,3 +60,14 @@ fn javascript_meanings() {
         );
     }
 }
+
+/// A hostile config cannot make a program take unbounded memory: past the size limit,
+/// compiling is an error.
+#[test]
+fn an_expression_over_the_size_limit_does_not_compile() {
+    let huge = parse(r"^(?:[^x]{1000}){1000}$").expect("parses");
+    let error = Program::compile(&huge).expect_err("over the limit");
+    assert!(error.contains("size limit"), "{error}");
+    // Within the limit, the same shape compiles.
+    assert!(Program::compile(&parse(r"^(?:[^x]{10}){10}$").expect("parses")).is_ok());
+}

@@ -15,7 +15,7 @@ pub(crate) enum Node {
     WordBoundary(bool),
     /// A group; `Some(index)` for a capturing one (1-based).
     Group(Option<usize>, Box<Node>),
-    /// A look-around assertion.
+    /// A look-around assertion: `(?=`, `(?!` (ahead), `(?<=`, `(?<!` (behind, negated).
     Look {
         ahead: bool,
         negate: bool,
@@ -28,7 +28,9 @@ pub(crate) enum Node {
         max: Option<u32>,
         greedy: bool,
     },
+    /// Nodes in sequence.
     Concat(Vec<Node>),
+    /// Alternatives (`a|b`).
     Alt(Vec<Node>),
     /// A back-reference to a group (1-based).
     Backref(usize),

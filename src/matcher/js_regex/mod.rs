@@ -1,9 +1,11 @@
 //! JavaScript regular expressions, run by Rust engines with their JavaScript meaning.
 //!
 //! Next.js compiles every matcher source and every `has`/`missing` value to a JavaScript
-//! `RegExp` (no flags, so non-Unicode mode with the Annex B leniencies). The Rust engines
-//! read the same text differently (`\d` is every Unicode digit, `.` matches `\r`, `\b` is
-//! Unicode-aware, look-around is missing), so the source is not handed to them as is:
+//! `RegExp` with no flags, so in non-Unicode mode with the Annex B leniencies (for a value,
+//! `matchHas` in `packages/next/src/shared/lib/router/utils/prepare-destination.ts` wraps
+//! it in `^` and `$`). The Rust engines read the same text differently (`\d` is every
+//! Unicode digit, `.` matches `\r`, `\b` is Unicode-aware, look-around is missing), so the
+//! source is not handed to them as is:
 //!
 //! 1. [`parse`](parse::parse) reads the JavaScript syntax into a syntax tree
 //!    ([`ast::Node`]), resolving every class escape to the characters JavaScript means;

@@ -1,5 +1,6 @@
 //! Parsing: JavaScript regular expression syntax (no flags, non-Unicode mode, with the
-//! Annex B leniencies browsers accept) into an [`ast::Node`](super::ast::Node) tree.
+//! leniencies of ECMA-262 Annex B.1.2 that browsers and Node accept) into an
+//! [`ast::Node`](super::ast::Node) tree.
 //!
 //! Character classes are resolved here to sorted, merged ranges with their JavaScript
 //! meaning (`\d` is `[0-9]`, `\s` includes U+FEFF, `.` excludes the four line

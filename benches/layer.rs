@@ -12,7 +12,7 @@ use axum::response::Response;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
 use tower::{Layer, Service};
-use tower_proxy_fn::matcher::Decision;
+use tower_proxy_fn::matcher::Selection;
 use tower_proxy_fn::{Matcher, ProxyLayer};
 
 mod support;
@@ -63,8 +63,8 @@ fn layer(c: &mut Criterion) {
     let mut group = c.benchmark_group("layer");
     // The matcher's share of the unmatched case.
     let static_request = Request::get("/_next/static/app.js").body(()).unwrap();
-    group.bench_function("matcher decide alone (unmatched)", |b| {
-        b.iter(|| matches!(matcher.decide(black_box(&static_request)), Decision::Skip))
+    group.bench_function("matcher select alone (unmatched)", |b| {
+        b.iter(|| matches!(matcher.select(black_box(&static_request)), Selection::Skip))
     });
     group.bench_function("bare service_fn", |b| {
         b.iter(|| call(&mut bare_service, "/_next/static/app.js"))

@@ -1,11 +1,11 @@
-//! Matcher benchmarks: ns per decision over a mix of matching and
+//! Matcher benchmarks: ns per selection over a mix of matching and
 //! non-matching paths, and compile time.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
-use tower_proxy_fn::matcher::{Decision, Matcher};
+use tower_proxy_fn::matcher::{Matcher, Selection};
 
 const PATHS: &[&str] = &[
     "/",
@@ -48,15 +48,15 @@ fn requests() -> Vec<Request<()>> {
 fn bench_case(c: &mut Criterion, name: &str, matcher: &Matcher) {
     let reqs = requests();
     let mut i = 0;
-    c.bench_function(&format!("decide/{name}"), |b| {
+    c.bench_function(&format!("select/{name}"), |b| {
         b.iter(|| {
             i += 1;
             if i == reqs.len() {
                 i = 0;
             }
             black_box(matches!(
-                matcher.decide(black_box(&reqs[i])),
-                Decision::Run(_)
+                matcher.select(black_box(&reqs[i])),
+                Selection::Run(_)
             ))
         })
     });

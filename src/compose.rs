@@ -46,7 +46,7 @@ use futures_util::future::BoxFuture;
 use http::StatusCode;
 
 use crate::function::{IntoProxyResponse, ProxyFn};
-use crate::matcher::{Decision, Matcher};
+use crate::matcher::{Matcher, Selection};
 use crate::request::ProxyRequest;
 use crate::response::{error_response, Action, ProxyResponse};
 
@@ -136,20 +136,20 @@ impl<F: ProxyFn> ProxyFn for When<F> {
 
     fn call(&self, request: ProxyRequest) -> Self::Future {
         let probe = request.head_only();
-        let params = match self.matcher.decide(&probe) {
-            Decision::Skip => return Box::pin(async { ProxyResponse::next() }),
+        let params = match self.matcher.select(&probe) {
+            Selection::Skip => return Box::pin(async { ProxyResponse::next() }),
             // Fail closed: a path that cannot be decoded cannot be shown not to match.
-            Decision::MalformedPath => {
+            Selection::MalformedPath => {
                 return Box::pin(async {
                     ProxyResponse::respond(error_response(StatusCode::BAD_REQUEST, "Bad Request"))
                 })
             }
-            Decision::PathTooLong => {
+            Selection::PathTooLong => {
                 return Box::pin(async {
                     ProxyResponse::respond(error_response(StatusCode::URI_TOO_LONG, "URI Too Long"))
                 })
             }
-            Decision::Run(matched) => matched.into_params(),
+            Selection::Run(matched) => matched.into_params(),
         };
         let mut merged = request.params().clone();
         merged.extend(params);

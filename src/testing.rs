@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::function::{IntoProxyResponse, ProxyFn};
-use crate::matcher::{Decision, Matcher};
+use crate::matcher::{Matcher, Selection};
 use crate::request::ProxyRequest;
 use crate::response::ProxyResponse;
 
@@ -41,9 +41,9 @@ pub async fn run_matched<F: ProxyFn, B>(
     matcher: &Matcher,
     request: http::Request<B>,
 ) -> Option<ProxyResponse> {
-    let params = match matcher.decide(&request) {
-        Decision::Run(matched) => matched.into_params(),
-        Decision::Skip | Decision::MalformedPath | Decision::PathTooLong => return None,
+    let params = match matcher.select(&request) {
+        Selection::Run(matched) => matched.into_params(),
+        Selection::Skip | Selection::MalformedPath | Selection::PathTooLong => return None,
     };
     let request = ProxyRequest::from_request(request).with_params(params);
     Some(function.call(request).await.into_proxy_response())

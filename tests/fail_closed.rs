@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
 use tower::ServiceExt;
-use tower_proxy_fn::matcher::{Decision, MAX_PATH_LEN};
+use tower_proxy_fn::matcher::{Selection, MAX_PATH_LEN};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 /// What a raw HTTP/1.1 exchange gave back.
@@ -97,9 +97,12 @@ async fn a_look_around_pattern_at_its_backtracking_limit_still_runs_the_proxy() 
         let answer = raw_get(addr, &path, &["Host: app.example"]).await;
         assert!(!answer.reached_protected(), "{dots} dots: {}", answer.body);
         assert_eq!(answer.status, 403, "{dots} dots");
-        // The same through `oneshot`, and the matcher's own decision.
+        // The same through `oneshot`, and the matcher's own selection.
         let request = http::Request::get(&path).body(Body::empty()).unwrap();
-        assert!(matches!(clerk_matcher().decide(&request), Decision::Run(_)));
+        assert!(matches!(
+            clerk_matcher().select(&request),
+            Selection::Run(_)
+        ));
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{dots} dots");
     }
@@ -118,8 +121,8 @@ async fn a_path_over_the_length_limit_is_414_before_any_expression_runs() {
         assert!(!answer.reached_protected());
         let request = http::Request::get(&path).body(()).unwrap();
         assert!(matches!(
-            clerk_matcher().decide(&request),
-            Decision::PathTooLong
+            clerk_matcher().select(&request),
+            Selection::PathTooLong
         ));
         // A user's own middleware asking `matches` is not let past either.
         assert!(clerk_matcher().matches(&request));

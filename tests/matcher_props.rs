@@ -1,7 +1,7 @@
 //! Property tests: compiling and matching never panic.
 
 use proptest::prelude::*;
-use tower_proxy_fn::matcher::{Decision, Matcher};
+use tower_proxy_fn::matcher::{Matcher, Selection};
 
 const ALPHABET: &[&str] = &[
     "/", ":", "*", "+", "?", "(", ")", "{", "}", "\\", ".", "-", "a", "b", "1", "[", "]", "^", "|",
@@ -52,7 +52,7 @@ proptest! {
         let json = serde_json::json!({"matcher": [{"source": "/", "has": [{"type": "header", "key": "x", "value": value}]}]});
         if let Ok(m) = Matcher::from_json(&json.to_string()) {
             let r = http::Request::builder().uri("/").header("x", "ab(c)").body(()).unwrap();
-            let _ = m.decide(&r);
+            let _ = m.select(&r);
         }
     }
 }
@@ -76,13 +76,13 @@ proptest! {
         let all = Matcher::new(fixed.iter().map(|s| s.to_string()).chain(compiled.clone())).unwrap();
         let Ok(uri) = http::Uri::try_from(p.as_str()) else { return Ok(()); };
         let request = http::Request::builder().uri(uri).body(()).unwrap();
-        let decision = all.decide(&request);
+        let selection = all.select(&request);
         // `matches` fails closed: only a request the matcher rules out is not a match.
-        prop_assert_eq!(!matches!(decision, Decision::Skip), all.matches(&request));
+        prop_assert_eq!(!matches!(selection, Selection::Skip), all.matches(&request));
         for s in compiled {
             let m = Matcher::new([s]).unwrap();
-            let d = m.decide(&request);
-            prop_assert_eq!(!matches!(d, Decision::Skip), m.matches(&request));
+            let d = m.select(&request);
+            prop_assert_eq!(!matches!(d, Selection::Skip), m.matches(&request));
         }
     }
 }

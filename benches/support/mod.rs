@@ -1,5 +1,5 @@
 //! What the benches share: a bare service to measure against, a way to drive a future without
-//! a runtime, and an allocation counter.
+//! a runtime, and an allocation counter (which `tests/matcher_alloc.rs` shares too).
 
 // Each bench uses the part it needs.
 #![allow(dead_code)]
@@ -67,11 +67,19 @@ where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {
     const ROUNDS: usize = 1000;
+    let count = allocations(|| {
+        for _ in 0..ROUNDS {
+            black_box(call(service, path));
+        }
+    });
+    count as f64 / ROUNDS as f64
+}
+
+/// How many allocations `work` makes, counted by [`Counting`] when it is installed.
+pub fn allocations(work: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..ROUNDS {
-        black_box(call(service, path));
-    }
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROUNDS as f64
+    work();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
 }
 
 /// The proxy function of the layer benches: a rewrite, a redirect, or `next` with one

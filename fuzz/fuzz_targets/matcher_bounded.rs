@@ -8,23 +8,23 @@
 //! Example: `/((?!_next|[^?]*\.(?:js(?!on))).*)\n9000 /admin/\t.\t.js`.
 //!
 //! Properties, on every input whose matcher compiles and whose path makes a request:
-//! (a) `matches` is `false` only when `decide` says `Skip` (fail closed);
+//! (a) `matches` is `false` only when `select` says `Skip` (fail closed);
 //! (b) a path over `MAX_PATH_LEN` is `PathTooLong` (no expression runs on it);
-//! (c) `decide` and `matches` each return within `BUDGET`.
+//! (c) `select` and `matches` each return within `BUDGET`.
 //!
-//! Why 250 ms: issue 18 measured 8–14 ms per decision (release) for Clerk's matcher on a
+//! Why 250 ms: issue 18 measured 8–14 ms per selection (release) for Clerk's matcher on a
 //! path of a few thousand dots, where fancy-regex stops at its backtracking limit. A debug
 //! or fuzzing build (debug assertions, coverage instrumentation) is several times slower,
 //! and this machine's cores are shared with other builds, so the budget is about 20 times
-//! the release figure: an input over it is not a scheduling hiccup but a decision whose
-//! time grows with the input, which is what the budget is there to catch. Each decision is
+//! the release figure: an input over it is not a scheduling hiccup but a selection whose
+//! time grows with the input, which is what the budget is there to catch. Each selection is
 //! timed alone, `Instant` to `Instant`, so libFuzzer's own work does not count.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use tower_proxy_fn::matcher::{Decision, MAX_PATH_LEN};
+use tower_proxy_fn::matcher::{Selection, MAX_PATH_LEN};
 use tower_proxy_fn::Matcher;
 
 const BUDGET: Duration = Duration::from_millis(250);
@@ -88,20 +88,20 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let raw_len = request.uri().path().len();
-    let decision = timed("decide", raw_len, || matcher.decide(&request));
+    let selection = timed("select", raw_len, || matcher.select(&request));
     let hit = timed("matches", raw_len, || matcher.matches(&request));
-    // (a) fail closed: only a decided `Skip` lets a request past the proxy.
+    // (a) fail closed: only a selected `Skip` lets a request past the proxy.
     if !hit {
         assert!(
-            matches!(decision, Decision::Skip),
-            "matches is false but decide said {decision:?} on {raw_len} bytes"
+            matches!(selection, Selection::Skip),
+            "matches is false but select said {selection:?} on {raw_len} bytes"
         );
     }
     // (b) over the limit, no expression runs.
     if raw_len > MAX_PATH_LEN {
         assert!(
-            matches!(decision, Decision::PathTooLong),
-            "a path of {raw_len} bytes gave {decision:?}"
+            matches!(selection, Selection::PathTooLong),
+            "a path of {raw_len} bytes gave {selection:?}"
         );
         assert!(hit, "a path of {raw_len} bytes is not ruled out");
     }

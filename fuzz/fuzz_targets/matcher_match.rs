@@ -1,12 +1,12 @@
 //! Matching requests: sources with `has`/`missing` conditions against arbitrary paths,
 //! queries, headers, cookies and hosts.
-//! Properties: no panic; `matches` agrees with `decide`; the answer is the same twice.
+//! Properties: no panic; `matches` agrees with `select`; the answer is the same twice.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
-use tower_proxy_fn::matcher::Decision;
+use tower_proxy_fn::matcher::Selection;
 use tower_proxy_fn::Matcher;
 
 #[derive(Arbitrary, Debug)]
@@ -70,8 +70,8 @@ fuzz_target!(|input: Input| {
             continue;
         };
         let hit = matcher.matches(&request);
-        let decided = matches!(matcher.decide(&request), Decision::Run(_));
-        assert_eq!(hit, decided, "matches and decide disagree on {target:?}");
+        let selected = matches!(matcher.select(&request), Selection::Run(_));
+        assert_eq!(hit, selected, "matches and select disagree on {target:?}");
         assert_eq!(hit, matcher.matches(&request), "not deterministic on {target:?}");
     }
 });

@@ -14,7 +14,7 @@ use super::body_mode::{BodyMode, Streamed};
 use super::future::ResponseFuture;
 use super::matched::Matched;
 use crate::function::ProxyFn;
-use crate::matcher::LazyDecision;
+use crate::matcher::LazySelection;
 use crate::response::error_response;
 use crate::settings::Settings;
 use crate::url_safety::check_request;
@@ -91,17 +91,17 @@ where
             .settings
             .matcher
             .as_ref()
-            .map(|m| m.decide_lazily(&request))
+            .map(|m| m.select_lazily(&request))
         {
             None => None,
-            Some(LazyDecision::Skip) => {
+            Some(LazySelection::Skip) => {
                 return ResponseFuture::passthrough(self.inner.call(request))
             }
-            Some(LazyDecision::Run(captured)) => captured,
+            Some(LazySelection::Run(captured)) => captured,
             // The matcher could not decide: the request is refused rather than let past the
             // function (`tests/fail_closed.rs`).
-            Some(LazyDecision::Malformed) => return ResponseFuture::ready(bad_path(&request)),
-            Some(LazyDecision::TooLong) => return ResponseFuture::ready(uri_too_long(&request)),
+            Some(LazySelection::Malformed) => return ResponseFuture::ready(bad_path(&request)),
+            Some(LazySelection::TooLong) => return ResponseFuture::ready(uri_too_long(&request)),
         };
         if let Err(refusal) = check_request(request.uri(), request.headers()) {
             tracing::warn!(path = %request.uri().path(), "{}: 400", refusal.reason);

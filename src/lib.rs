@@ -71,7 +71,6 @@
 //!
 //! | feature | what it adds | pulls in |
 //! |---|---|---|
-//! | `serde` | `Deserialize` for the matcher's config types, from any serde format | `serde/derive` |
 //! | `external` | rewrites to allow-listed other origins are forwarded there: `ProxyLayer::external`, the `external` module | `hyper`, `hyper-util` |
 //! | `external-rustls` | the same for `https` upstreams (rustls with ring, webpki roots) | `hyper-rustls`, `rustls` |
 //! | `user-agent` | `ProxyRequest::user_agent`: browser, OS, device, bot | `woothee` |
@@ -83,6 +82,7 @@
 
 mod background;
 pub mod compose;
+mod config_error;
 pub mod context;
 #[cfg(feature = "external")]
 #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
@@ -105,7 +105,8 @@ pub use layer::{
     Buffered, ProxyLayer, ProxyService, ResponseFuture, RewriteFuture, RewriteService, RulesFuture,
     RulesLayer, RulesService, Streamed,
 };
-pub use matcher::{Matcher, MatcherError};
+pub use config_error::ConfigError;
+pub use matcher::Matcher;
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};

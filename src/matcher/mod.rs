@@ -53,7 +53,6 @@
 
 mod condition;
 pub(crate) mod config;
-mod error;
 mod js_regex;
 mod path;
 
@@ -64,8 +63,8 @@ use http::Request;
 use regex_automata::{Input, PatternSet};
 
 pub use config::{Condition, ConditionKind, MatcherConfig, MatcherEntry};
-pub use error::MatcherError;
 
+use crate::config_error::ConfigError;
 pub(crate) use crate::request_values::decode_uri_component;
 use condition::CompiledCondition;
 use js_regex::Program;
@@ -262,15 +261,15 @@ pub(crate) struct CompiledEntry {
 
 impl CompiledEntry {
     /// Compiles an entry; `location` names it in errors (`matcher[2]`).
-    pub(crate) fn compile(entry: &MatcherEntry, location: &str) -> Result<Self, MatcherError> {
+    pub(crate) fn compile(entry: &MatcherEntry, location: &str) -> Result<Self, ConfigError> {
         if entry.locale == Some(true) {
-            return Err(MatcherError::new(
+            return Err(ConfigError::schema(
                 format!("{location}.locale"),
                 "`locale: true` is not supported (no locale prefix is added); use false or omit it",
             ));
         }
         let path = compile_source(&entry.source, location)?;
-        let conds = |items: &[Condition], what: &str| -> Result<Vec<_>, MatcherError> {
+        let conds = |items: &[Condition], what: &str| -> Result<Vec<_>, ConfigError> {
             items
                 .iter()
                 .enumerate()
@@ -411,18 +410,18 @@ impl CompiledEntry {
 }
 
 /// Checks and compiles one source.
-fn compile_source(source: &str, location: &str) -> Result<Program, MatcherError> {
+fn compile_source(source: &str, location: &str) -> Result<Program, ConfigError> {
     let fail =
-        |msg: String, pos: Option<usize>| MatcherError::new(location, msg).with_text(source, pos);
+        |msg: String, pos: Option<usize>| ConfigError::pattern(location, msg).with_text(source, pos);
     if source.is_empty() {
-        return Err(MatcherError::new(location, "empty source"));
+        return Err(ConfigError::pattern(location, "empty source"));
     }
     if !source.starts_with('/') {
         return Err(fail("source must start with \"/\"".into(), Some(0)));
     }
     let len = source.chars().count();
     if len > MAX_SOURCE_LEN {
-        return Err(MatcherError::new(
+        return Err(ConfigError::pattern(
             location,
             format!("source is {len} characters long, over the limit of {MAX_SOURCE_LEN}"),
         ));
@@ -575,7 +574,7 @@ impl Matcher {
     /// Compiles path sources (every request whose path matches one of them).
     ///
     /// Errors name the source by index (`matcher[1]`) and position.
-    pub fn new<I>(sources: I) -> Result<Self, MatcherError>
+    pub fn new<I>(sources: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
@@ -593,9 +592,9 @@ impl Matcher {
     /// Compiles a Next.js `config` object given as JSON, e.g.
     /// `{"matcher": ["/about/:path*", {"source": "/api/:path*", "has": [...]}]}`.
     ///
-    /// Works without the `serde` feature; errors say where the config is
-    /// wrong (`matcher[1].has[0]: unknown key "valeu"`).
-    pub fn from_json(json: &str) -> Result<Self, MatcherError> {
+    /// Errors say where the config is wrong
+    /// (``matcher[1].has[0]: unknown field `valeu` ``).
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let single = matches!(
             serde_json::from_str::<serde_json::Value>(json),
             Ok(serde_json::Value::Object(ref o)) if o.get("matcher").is_some_and(|m| m.is_string())
@@ -610,7 +609,7 @@ impl Matcher {
     }
 
     /// Compiles a config object.
-    pub fn from_config(config: MatcherConfig) -> Result<Self, MatcherError> {
+    pub fn from_config(config: MatcherConfig) -> Result<Self, ConfigError> {
         let Some(entries) = config.matcher else {
             return Ok(Self::any());
         };

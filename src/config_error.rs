@@ -123,8 +123,11 @@ impl ConfigError {
     pub(crate) fn deserialize(path: &serde_path_to_error::Path, message: String) -> Self {
         let segments: Vec<_> = path.iter().collect();
         // An unknown key is reported at the object that holds it, as the key is not a place
-        // whose value is wrong; serde's message names the key.
-        let unknown_key = message.contains("unknown field `");
+        // whose value is wrong, and in the words the rest of the config errors use.
+        let (message, unknown_key) = match unknown_key(&message) {
+            Some(reworded) => (reworded, true),
+            None => (message, false),
+        };
         let shown = match segments.split_last() {
             Some((_, parent)) if unknown_key => parent,
             _ => &segments[..],
@@ -198,6 +201,36 @@ impl ConfigError {
     pub fn is_locale(&self) -> bool {
         self.kind == Kind::Locale
     }
+}
+
+/// serde's ``unknown field `perm`, expected one of `source`, ...`` (from
+/// `de::Error::unknown_field`, which every format keeps) as ``unknown key "perm" (expected
+/// one of `source`, ...)``, with what the format put around it; `None` for another message.
+fn unknown_key(message: &str) -> Option<String> {
+    const SERDE: &str = "unknown field `";
+    let start = message.find(SERDE)?;
+    let name_start = start + SERDE.len();
+    let name_len = message[name_start..].find('`')?;
+    let name = &message[name_start..name_start + name_len];
+    let rest = &message[name_start + name_len + 1..];
+    let (expected, after) = match rest.strip_prefix(", ") {
+        // serde's list ends the sentence; serde_json adds " at line L column C" after it,
+        // TOML a new line.
+        Some(rest) => match rest.find(" at line ").or_else(|| rest.find('\n')) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        },
+        None => ("", rest),
+    };
+    let expected = if expected.is_empty() {
+        String::new()
+    } else {
+        format!(" ({expected})")
+    };
+    Some(format!(
+        "{}unknown key {name:?}{expected}{after}",
+        &message[..start]
+    ))
 }
 
 /// `redirects[0].source` from serde's path segments.

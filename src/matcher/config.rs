@@ -297,7 +297,7 @@ mod tests {
             ("invalid json", "{", "", true, "EOF while parsing"),
             ("trailing text", "{} x", "", true, "trailing characters"),
             ("not object", "[]", "", false, "expected a config object"),
-            ("unknown top key", r#"{"matchr": "/"}"#, "", false, "unknown field `matchr`"),
+            ("unknown top key", r#"{"matchr": "/"}"#, "", false, "unknown key \"matchr\" (expected `matcher`)"),
             (
                 "matcher type",
                 r#"{"matcher": 1}"#,
@@ -317,7 +317,7 @@ mod tests {
                 r#"{"matcher": [{"source": "/", "src": "/"}]}"#,
                 "matcher[0]",
                 false,
-                "unknown field `src`",
+                "unknown key \"src\"",
             ),
             (
                 "missing source",
@@ -352,7 +352,7 @@ mod tests {
                 r#"{"matcher": ["/", {"source": "/", "has": [{"type": "header", "key": "a", "valeu": "b"}]}]}"#,
                 "matcher[1].has[0]",
                 false,
-                "unknown field `valeu`",
+                "unknown key \"valeu\"",
             ),
             (
                 "unknown type",

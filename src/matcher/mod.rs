@@ -593,7 +593,7 @@ impl Matcher {
     /// `{"matcher": ["/about/:path*", {"source": "/api/:path*", "has": [...]}]}`.
     ///
     /// Errors say where the config is wrong
-    /// (``matcher[1].has[0]: unknown field `valeu` ``).
+    /// (`matcher[1].has[0]: unknown key "valeu" (expected ...)`).
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let single = matches!(
             serde_json::from_str::<serde_json::Value>(json),

@@ -103,19 +103,14 @@ pub(crate) fn parse_json(json: &str) -> Result<MatcherConfig, ConfigError> {
 
 /// Any config type from JSON text, with the place of an error from `serde_path_to_error`.
 pub(crate) fn from_json<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, ConfigError> {
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        if e.inner().is_data() {
-            ConfigError::deserialize(e.path(), e.inner().to_string())
-        } else {
-            ConfigError::syntax(format!("invalid JSON: {}", e.inner()))
-        }
-    })?;
-    // Trailing text after the object (`{} x`) is a syntax error, as in `JSON.parse`.
-    deserializer
-        .end()
+    // Syntax first, over the whole text, as `JSON.parse` comes before any schema check:
+    // reading into the types stops at the first unknown key, which may come before the
+    // broken bracket.
+    serde_json::from_str::<de::IgnoredAny>(json)
         .map_err(|e| ConfigError::syntax(format!("invalid JSON: {e}")))?;
-    Ok(value)
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| ConfigError::deserialize(e.path(), e.inner().to_string()))
 }
 
 // The derives below sit on private mirrors of the public types: a derived struct also

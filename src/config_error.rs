@@ -123,7 +123,8 @@ impl ConfigError {
     pub(crate) fn deserialize(path: &serde_path_to_error::Path, message: String) -> Self {
         let segments: Vec<_> = path.iter().collect();
         // An unknown key is reported at the object that holds it, as the key is not a place
-        // whose value is wrong, and in the words the rest of the config errors use.
+        // whose value is wrong, and in the words the rest of the config errors use
+        // (`tests/config_errors.rs`, `an_unknown_key_is_reported_at_the_object_that_holds_it`).
         let (message, unknown_key) = match unknown_key(&message) {
             Some(reworded) => (reworded, true),
             None => (message, false),
@@ -132,9 +133,13 @@ impl ConfigError {
             Some((_, parent)) if unknown_key => parent,
             _ => &segments[..],
         };
+        // `statusCode` is the only field that deserializes into a `RedirectStatus`; a key of
+        // that name where none is allowed is an unknown key (both guarded by
+        // `tests/config_errors.rs`, `a_status_code_that_is_not_a_redirect_is_refused_at_its_place`).
         let kind = match segments.last() {
-            // The only field that deserializes into a `RedirectStatus`.
-            Some(serde_path_to_error::Segment::Map { key }) if key == "statusCode" => {
+            Some(serde_path_to_error::Segment::Map { key })
+                if key == "statusCode" && !unknown_key =>
+            {
                 Kind::RedirectStatus
             }
             _ => Kind::Schema,

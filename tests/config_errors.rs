@@ -91,6 +91,11 @@ fn a_status_code_that_is_not_a_redirect_is_refused_at_its_place() {
         assert_eq!(err.location(), "redirects[0].statusCode", "{json}");
         assert!(err.to_string().contains(fragment), "{json}: {err}");
     }
+    // Where no status is allowed, `statusCode` is an unknown key.
+    let err = Rules::from_json(r#"{"rewrites": [{"source": "/a", "destination": "/b", "statusCode": 301}]}"#)
+        .unwrap_err();
+    assert!(err.is_schema() && !err.is_redirect_status(), "{err}");
+    assert_eq!(err.location(), "rewrites[0]");
     // Each of the five loads, with its status.
     for code in [301, 302, 303, 307, 308] {
         let config = format!(

@@ -133,7 +133,7 @@ struct EntryFields {
     #[serde(default)]
     missing: Vec<Condition>,
     // `true` is read, then refused by the compiler with a message that says why.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     locale: Option<bool>,
 }
 
@@ -142,9 +142,9 @@ struct EntryFields {
 struct ConditionFields {
     #[serde(rename = "type")]
     kind: ConditionKind,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     key: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     value: Option<String>,
 }
 
@@ -236,6 +236,16 @@ fn matcher_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<MatcherEnt
     }
 
     d.deserialize_any(ListVisitor).map(Some)
+}
+
+/// An optional field that, when present, holds a `T`: serde would read `null` as `None`,
+/// where Next.js's schema refuses it (an absent key is the field's `default`).
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Deserializes `T` (a derived struct) from a map only; `expecting` names the shape in the
@@ -362,6 +372,13 @@ mod tests {
                 "matcher[0].has[0].value",
                 false,
                 "expected a string",
+            ),
+            (
+                "null key",
+                r#"{"matcher": [{"source": "/", "has": [{"type": "query", "key": null}]}]}"#,
+                "matcher[0].has[0].key",
+                false,
+                "invalid type: null",
             ),
             (
                 "locale type",

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{HeaderRule, Locales, Redirect, Rewrite, Rules, TrailingSlash};
 use crate::config_error::ConfigError;
-use crate::matcher::config::from_map;
+use crate::matcher::config::{from_map, present};
 use crate::matcher::{Condition, Matcher, MatcherEntry};
 use crate::url_safety::RedirectStatus;
 
@@ -64,9 +64,11 @@ struct ConfigFields {
     redirects: Vec<Object<RedirectFields>>,
     #[serde(default)]
     rewrites: Rewrites,
+    #[serde(default, deserialize_with = "present")]
     trailing_slash: Option<bool>,
     #[serde(default)]
     skip_trailing_slash_redirect: bool,
+    #[serde(default, deserialize_with = "present")]
     i18n: Option<Object<I18nFields>>,
 }
 
@@ -85,6 +87,7 @@ struct RedirectFields {
     #[serde(default, rename = "basePath", deserialize_with = "only_false")]
     _base_path: Option<bool>,
     destination: String,
+    #[serde(default, deserialize_with = "present")]
     permanent: Option<bool>,
     #[serde(default, deserialize_with = "redirect_status")]
     status_code: Option<RedirectStatus>,

@@ -100,12 +100,12 @@ pub mod testing;
 mod url_safety;
 
 pub use background::{BackgroundTasks, TaskOutcome};
+pub use config_error::ConfigError;
 pub use function::{IntoProxyResponse, ProxyFn};
 pub use layer::{
     Buffered, ProxyLayer, ProxyService, ResponseFuture, RewriteFuture, RewriteService, RulesFuture,
     RulesLayer, RulesService, Streamed,
 };
-pub use config_error::ConfigError;
 pub use matcher::Matcher;
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::ProxyResponse;

@@ -17,7 +17,10 @@ fn a_matcher_entry_source_names_the_entry_and_marks_the_position() {
     assert_eq!(err.text(), Some("/a/(b"));
     assert_eq!(err.position(), Some(3));
     let shown = err.to_string();
-    assert!(shown.starts_with("matcher[1]: \"/a/(b\" at position 3: "), "{shown}");
+    assert!(
+        shown.starts_with("matcher[1]: \"/a/(b\" at position 3: "),
+        "{shown}"
+    );
     assert!(shown.ends_with(&caret("/a/(b", 3)), "{shown}");
 
     // The same from code.
@@ -69,8 +72,8 @@ fn a_rewrite_destination_names_its_phase_and_index() {
         "{err}"
     );
     // A `rewrites` array is named as written.
-    let err = Rules::from_json(r#"{"rewrites": [{"source": "/a", "destination": "b"}]}"#)
-        .unwrap_err();
+    let err =
+        Rules::from_json(r#"{"rewrites": [{"source": "/a", "destination": "b"}]}"#).unwrap_err();
     assert!(err.is_destination(), "{err}");
     assert_eq!(err.location(), "rewrites[0].destination");
 }
@@ -92,8 +95,10 @@ fn a_status_code_that_is_not_a_redirect_is_refused_at_its_place() {
         assert!(err.to_string().contains(fragment), "{json}: {err}");
     }
     // Where no status is allowed, `statusCode` is an unknown key.
-    let err = Rules::from_json(r#"{"rewrites": [{"source": "/a", "destination": "/b", "statusCode": 301}]}"#)
-        .unwrap_err();
+    let err = Rules::from_json(
+        r#"{"rewrites": [{"source": "/a", "destination": "/b", "statusCode": 301}]}"#,
+    )
+    .unwrap_err();
     assert!(err.is_schema() && !err.is_redirect_status(), "{err}");
     assert_eq!(err.location(), "rewrites[0]");
     // Each of the five loads, with its status.
@@ -140,11 +145,31 @@ fn an_unknown_key_is_reported_at_the_object_that_holds_it() {
 #[test]
 fn a_missing_or_mistyped_field_is_a_schema_error_at_its_place() {
     let rows = [
-        (r#"{"redirects": [{"source": "/a"}]}"#, "redirects[0]", "missing field `destination`"),
-        (r#"{"redirects": [{"source": "/a", "destination": "/b"}]}"#, "redirects[0]", "\"permanent\""),
-        (r#"{"trailingSlash": "yes"}"#, "trailingSlash", "expected a boolean"),
-        (r#"{"redirects": [["/a", "/b", true]]}"#, "redirects[0]", "expected an object"),
-        (r#"{"headers": [{"source": "/a", "headers": [], "basePath": true}]}"#, "headers[0].basePath", "expected false"),
+        (
+            r#"{"redirects": [{"source": "/a"}]}"#,
+            "redirects[0]",
+            "missing field `destination`",
+        ),
+        (
+            r#"{"redirects": [{"source": "/a", "destination": "/b"}]}"#,
+            "redirects[0]",
+            "\"permanent\"",
+        ),
+        (
+            r#"{"trailingSlash": "yes"}"#,
+            "trailingSlash",
+            "expected a boolean",
+        ),
+        (
+            r#"{"redirects": [["/a", "/b", true]]}"#,
+            "redirects[0]",
+            "expected an object",
+        ),
+        (
+            r#"{"headers": [{"source": "/a", "headers": [], "basePath": true}]}"#,
+            "headers[0].basePath",
+            "expected false",
+        ),
     ];
     for (json, place, fragment) in rows {
         let err = Rules::from_json(json).unwrap_err();
@@ -178,8 +203,8 @@ fn headers_and_locales_have_their_own_kinds() {
     assert!(err.is_header(), "{err}");
     assert_eq!(err.location(), "headers[0].headers[0].key");
 
-    let err = Rules::from_json(r#"{"i18n": {"locales": ["en"], "defaultLocale": "de"}}"#)
-        .unwrap_err();
+    let err =
+        Rules::from_json(r#"{"i18n": {"locales": ["en"], "defaultLocale": "de"}}"#).unwrap_err();
     assert!(err.is_locale(), "{err}");
     assert_eq!(err.location(), "i18n.defaultLocale");
 }

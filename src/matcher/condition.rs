@@ -4,9 +4,9 @@ use http::header::{HeaderName, HOST};
 use http::Request;
 
 use super::config::{Condition, ConditionKind};
-use crate::config_error::ConfigError;
 use super::js_regex::{self, Program, Undecided};
 use super::Params;
+use crate::config_error::ConfigError;
 use crate::request_values::{query_value, RequestCookies};
 
 /// A compiled condition.

@@ -302,7 +302,13 @@ mod tests {
             ("invalid json", "{", "", true, "EOF while parsing"),
             ("trailing text", "{} x", "", true, "trailing characters"),
             ("not object", "[]", "", false, "expected a config object"),
-            ("unknown top key", r#"{"matchr": "/"}"#, "", false, "unknown key \"matchr\" (expected `matcher`)"),
+            (
+                "unknown top key",
+                r#"{"matchr": "/"}"#,
+                "",
+                false,
+                "unknown key \"matchr\" (expected `matcher`)",
+            ),
             (
                 "matcher type",
                 r#"{"matcher": 1}"#,

@@ -411,8 +411,9 @@ impl CompiledEntry {
 
 /// Checks and compiles one source.
 fn compile_source(source: &str, location: &str) -> Result<Program, ConfigError> {
-    let fail =
-        |msg: String, pos: Option<usize>| ConfigError::pattern(location, msg).with_text(source, pos);
+    let fail = |msg: String, pos: Option<usize>| {
+        ConfigError::pattern(location, msg).with_text(source, pos)
+    };
     if source.is_empty() {
         return Err(ConfigError::pattern(location, "empty source"));
     }

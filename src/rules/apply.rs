@@ -60,7 +60,11 @@ impl Rules {
             let target = rule
                 .destination
                 .build(&hit.params, request.uri().query(), false, locale);
-            return BeforeProxy::Respond(redirect_response(request, rule.status.status_code(), target));
+            return BeforeProxy::Respond(redirect_response(
+                request,
+                rule.status.status_code(),
+                target,
+            ));
         }
         // After the redirects: a config redirect carries no headers rules (Next.js's
         // `resolve-routes.ts`), so they are worked out only for requests that go on.

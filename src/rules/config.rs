@@ -219,9 +219,7 @@ fn redirect_status<'de, D: Deserializer<'de>>(
         .ok()
         .and_then(|code| RedirectStatus::try_from(code).ok())
         .map(Some)
-        .ok_or_else(|| {
-            de::Error::custom(format_args!("{code} is not 301, 302, 303, 307 or 308"))
-        })
+        .ok_or_else(|| de::Error::custom(format_args!("{code} is not 301, 302, 303, 307 or 308")))
 }
 
 impl RulesConfig {

@@ -78,7 +78,6 @@
 //!
 //! [`ProxyLayer::read_body`]: crate::ProxyLayer::read_body
 
-
 mod apply;
 mod config;
 pub(crate) mod destination;

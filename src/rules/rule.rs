@@ -82,7 +82,11 @@ impl RuleSource {
     /// The locale to put in front of an internal destination: the one the path carried,
     /// unless it is the default (Next.js adds a default-locale copy of each redirect whose
     /// destination has no prefix).
-    pub(super) fn destination_locale<'h>(&self, hit: &'h Hit, locales: Option<&Locales>) -> Option<&'h str> {
+    pub(super) fn destination_locale<'h>(
+        &self,
+        hit: &'h Hit,
+        locales: Option<&Locales>,
+    ) -> Option<&'h str> {
         let locale = hit.locale.as_deref()?;
         (Some(locale) != locales.map(Locales::default_locale)).then_some(locale)
     }

@@ -78,6 +78,10 @@
 //!
 //! [`ProxyLayer::read_body`]: crate::ProxyLayer::read_body
 
+// One file per concern: the rules as built (`rule`: `Redirect`, `Rewrite`, `HeaderRule`),
+// what they do to a request (`apply`), next.config read through serde (`config`), building
+// a destination from a match (`destination`), the URL and trailing-slash policy
+// (`normalize`), locales (`i18n`). This file holds `Rules`, the list of them.
 mod apply;
 mod config;
 pub(crate) mod destination;

@@ -191,7 +191,7 @@ impl Redirect {
 /// ```
 /// use tower_proxy_fn::rules::Rewrite;
 ///
-/// # fn main() -> Result<(), tower_proxy_fn::rules::ConfigError> {
+/// # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
 /// let rewrite = Rewrite::new("/docs/:path*", "/api/docs/:path*")?;
 /// # let _ = rewrite;
 /// assert!(Rewrite::new("/x", "https://example.com/x").is_err()); // external: not supported
@@ -265,7 +265,7 @@ impl Rewrite {
 /// ```
 /// use tower_proxy_fn::rules::HeaderRule;
 ///
-/// # fn main() -> Result<(), tower_proxy_fn::rules::ConfigError> {
+/// # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
 /// let rule = HeaderRule::new("/api/:path*", [("x-frame-options", "DENY"), ("x-section", ":path")])?;
 /// # let _ = rule;
 /// # Ok(())

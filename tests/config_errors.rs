@@ -216,3 +216,110 @@ fn config_error_is_a_std_error() {
     takes(&err);
     assert!(err.is_pattern(), "{err}");
 }
+
+// Moved from tests/rules.rs unchanged: every place kind of the old walker, kept.
+#[test]
+fn json_errors_name_the_rule_and_position() {
+    // (name, json, location, message fragment)
+    let rows: &[(&str, &str, &str, &str)] = &[
+        (
+            "unknown top key",
+            r#"{"redirect": []}"#,
+            "",
+            "unknown key \"redirect\"",
+        ),
+        (
+            "source position",
+            r#"{"redirects": [{"source": "/a", "destination": "/b", "permanent": true}, {"source": "/a", "destination": "/b", "permanent": true}, {"source": "/x/(y", "destination": "/", "permanent": false}]}"#,
+            "redirects[2].source",
+            "at position 3",
+        ),
+        (
+            "no permanent",
+            r#"{"redirects": [{"source": "/a", "destination": "/b"}]}"#,
+            "redirects[0]",
+            "\"permanent\"",
+        ),
+        (
+            "bad status",
+            r#"{"redirects": [{"source": "/a", "destination": "/b", "statusCode": 200}]}"#,
+            "redirects[0].statusCode",
+            "200 is not 301",
+        ),
+        (
+            "unknown rule key",
+            r#"{"redirects": [{"source": "/a", "destination": "/b", "permanent": true, "perm": 1}]}"#,
+            "redirects[0]",
+            "unknown key \"perm\"",
+        ),
+        (
+            "unknown phase",
+            r#"{"rewrites": {"beforeFile": []}}"#,
+            "rewrites",
+            "unknown key \"beforeFile\"",
+        ),
+        (
+            "external rewrite",
+            r#"{"rewrites": {"fallback": [{"source": "/a", "destination": "https://example.com/a"}]}}"#,
+            "rewrites.fallback[0].destination",
+            "another origin",
+        ),
+        (
+            "relative destination",
+            r#"{"rewrites": [{"source": "/a", "destination": "b"}]}"#,
+            "rewrites[0].destination",
+            "must start with",
+        ),
+        (
+            "has type",
+            r#"{"headers": [{"source": "/a", "headers": [], "has": [{"type": "ip"}]}]}"#,
+            "headers[0].has[0].type",
+            "unknown condition type \"ip\"",
+        ),
+        (
+            "header name",
+            r#"{"headers": [{"source": "/a", "headers": [{"key": "bad name", "value": "v"}]}]}"#,
+            "headers[0].headers[0].key",
+            "not a valid header name",
+        ),
+        (
+            "locale true",
+            r#"{"rewrites": [{"source": "/a", "destination": "/b", "locale": true}]}"#,
+            "rewrites[0].locale",
+            "expected false",
+        ),
+        (
+            "default locale",
+            r#"{"i18n": {"locales": ["en", "fr"], "defaultLocale": "de"}}"#,
+            "i18n.defaultLocale",
+            "\"de\" is not one of the locales",
+        ),
+        (
+            "trailing type",
+            r#"{"trailingSlash": "yes"}"#,
+            "trailingSlash",
+            "expected a boolean",
+        ),
+    ];
+    for (name, json, loc, fragment) in rows {
+        let err = Rules::from_json(json).expect_err(name);
+        assert_eq!(err.location(), *loc, "{name}: {err}");
+        assert!(err.to_string().contains(fragment), "{name}: {err}");
+    }
+}
+
+#[test]
+fn json_shapes_load() {
+    let rules = Rules::from_json(
+        r#"{
+            "headers": [{"source": "/:path*", "headers": [{"key": "x-a", "value": "1"}]}],
+            "redirects": [{"source": "/a", "destination": "/b", "statusCode": 301, "basePath": false}],
+            "rewrites": {"beforeFiles": [{"source": "/c", "destination": "/d"}], "afterFiles": [], "fallback": []},
+            "trailingSlash": true,
+            "i18n": {"locales": ["en", "fr"], "defaultLocale": "en"}
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(rules.locales().unwrap().default_locale(), "en");
+    assert!(!rules.is_empty());
+}

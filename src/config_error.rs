@@ -45,7 +45,7 @@ pub struct ConfigError {
 /// without breaking callers, who ask with the `is_*` predicates (as hyper's `Error` does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    /// The text is not valid JSON (or whichever format was read).
+    /// The text is not valid JSON.
     Syntax,
     /// A field is missing, unknown, or of the wrong type or value.
     Schema,
@@ -112,8 +112,7 @@ impl ConfigError {
         self
     }
 
-    /// Text that is not valid JSON (or TOML...); the format's message says the line and
-    /// column.
+    /// Text that is not valid JSON; serde_json's message says the line and column.
     pub(crate) fn syntax(message: impl Into<String>) -> Self {
         Self::with_kind(Kind::Syntax, "", message)
     }
@@ -168,7 +167,10 @@ impl ConfigError {
         &self.message
     }
 
-    /// Whether the text is not valid JSON (or TOML, or whichever format was read).
+    /// Whether the text given to `from_json` is not valid JSON (the message says the line
+    /// and column). Another format is read with its own crate into
+    /// [`MatcherConfig`](crate::matcher::MatcherConfig) or
+    /// [`RulesConfig`](crate::rules::RulesConfig), whose errors are that crate's.
     pub fn is_syntax(&self) -> bool {
         self.kind == Kind::Syntax
     }

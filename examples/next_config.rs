@@ -28,8 +28,10 @@ mod support;
 use axum::extract::{Path, Request};
 use axum::routing::get;
 use axum::Router;
-use tower_proxy_fn::rules::{Rules, RulesError};
-use tower_proxy_fn::{ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RulesService};
+use tower_proxy_fn::rules::Rules;
+use tower_proxy_fn::rules::RulesService;
+use tower_proxy_fn::ConfigError;
+use tower_proxy_fn::{ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse};
 
 /// The proxy: hands the session's user to the routing rules as a request header.
 async fn proxy(request: ProxyRequest) -> ProxyResponse {
@@ -65,7 +67,7 @@ fn router() -> Router {
 }
 
 /// The app for a next.config JSON text.
-pub fn app(config: &str) -> Result<RulesService<Router, impl ProxyFn + use<>>, RulesError> {
+pub fn app(config: &str) -> Result<RulesService<Router, impl ProxyFn + use<>>, ConfigError> {
     let rules = Rules::from_json(config)?;
     Ok(ProxyLayer::new(proxy)
         .with_rules(rules)

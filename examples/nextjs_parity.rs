@@ -34,10 +34,9 @@ use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::json;
 use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
+use tower_proxy_fn::rules::RulesService;
 use tower_proxy_fn::rules::{Rules, TrailingSlash};
-use tower_proxy_fn::{
-    Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RedirectStatus, RulesService,
-};
+use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RedirectStatus};
 
 async fn proxy(request: ProxyRequest) -> ProxyResponse {
     let path = request.path();

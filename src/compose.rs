@@ -24,7 +24,7 @@
 //!     }
 //! }
 //!
-//! # fn main() -> Result<(), tower_proxy_fn::MatcherError> {
+//! # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
 //! let proxy = chain()
 //!     .then(with_request_id)
 //!     .then(when(Matcher::new(["/dashboard/:path*"])?, with_auth));

@@ -71,7 +71,6 @@
 //!
 //! | feature | what it adds | pulls in |
 //! |---|---|---|
-//! | `serde` | `Deserialize` for the matcher's config types, from any serde format | `serde/derive` |
 //! | `external` | rewrites to allow-listed other origins are forwarded there: `ProxyLayer::with_external`, the `external` module | `hyper`, `hyper-util` |
 //! | `external-rustls` | the same for `https` upstreams (rustls with ring, webpki roots) | `hyper-rustls`, `rustls` |
 //! | `user-agent` | `ProxyRequest::user_agent`: browser, OS, device, bot | `woothee` |
@@ -83,6 +82,7 @@
 
 mod background;
 pub mod compose;
+mod config_error;
 pub mod context;
 #[cfg(feature = "external")]
 #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
@@ -100,9 +100,9 @@ pub mod testing;
 mod url_safety;
 
 pub use background::{BackgroundTasks, TaskOutcome};
+pub use config_error::ConfigError;
 pub use function::{IntoProxyResponse, ProxyFn};
 pub use layer::body_mode;
-pub use layer::rules::{RewriteService, RulesLayer, RulesService};
 pub use layer::{ProxyLayer, ProxyService};
 
 /// The response futures of the services this crate builds.
@@ -110,7 +110,7 @@ pub mod future {
     pub use crate::layer::future::ResponseFuture;
     pub use crate::layer::rules::{RewriteFuture, RulesFuture};
 }
-pub use matcher::{Matcher, MatcherError};
+pub use matcher::Matcher;
 pub use request::{ProxyRequest, RequestCookies};
 pub use response::{Additions, HeaderEdit, Outcome, ProxyResponse};
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};

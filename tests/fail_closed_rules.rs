@@ -13,8 +13,9 @@ use axum::routing::get;
 use axum::Router;
 use common::*;
 use http::StatusCode;
+use tower_proxy_fn::rules::RulesService;
 use tower_proxy_fn::rules::{Locales, Redirect, Rules};
-use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse, RulesService};
+use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 
 /// The answer of the protected handler: seeing it means the proxy was bypassed.
 const SECRET: &str = "secret dashboard";

@@ -1,5 +1,4 @@
-//! With the `serde` feature the config types deserialize from any serde format.
-#![cfg(feature = "serde")]
+//! The config types deserialize from any serde format.
 
 use tower_proxy_fn::matcher::MatcherConfig;
 use tower_proxy_fn::Matcher;

@@ -54,7 +54,7 @@ pub use service::ProxyService;
 ///     }
 /// }
 ///
-/// # fn main() -> Result<(), tower_proxy_fn::MatcherError> {
+/// # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
 /// let router = Router::new().route("/home", get(|| async { "home" }));
 /// let layer = ProxyLayer::new(proxy).with_matcher(Matcher::new(["/about", "/another"])?);
 /// let app = layer.layer(router);

@@ -25,7 +25,7 @@ use super::{ProxyLayer, ProxyService};
 use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
 use crate::response::internal_error;
-use crate::rules::{BeforeProxy, Chain, ExtraHeaders, Rules};
+use crate::rules::{BeforeProxy, ExtraHeaders, RewriteHops, Rules};
 
 /// The bytes [`ProxyLayer::with_request_body`] read, kept for a 404 rewrite to send again.
 #[derive(Clone, Debug, Default)]
@@ -311,10 +311,10 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         let rules = Arc::clone(&self.rules);
-        let mut chain = Chain::new();
+        let mut hops = RewriteHops::new();
         if rules.has_before_rewrites() {
             let before = request.uri().clone();
-            if let Err(response) = rules.apply_before_rewrites(&mut request, &mut chain) {
+            if let Err(response) = rules.apply_before_rewrites(&mut request, &mut hops) {
                 return RewriteFuture::ready(response);
             }
             if *request.uri() != before && request.extensions().get::<MatchedPath>().is_some() {
@@ -347,7 +347,7 @@ where
                     Ok(None) => break,
                     Err(response) => return Ok(response),
                 };
-                if let Err(response) = chain.rewrite(&mut probe, &target, rule) {
+                if let Err(response) = hops.rewrite(&mut probe, &target, rule) {
                     return Ok(response);
                 }
                 // Inside a Router the same route would answer again under the new path.

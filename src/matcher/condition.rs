@@ -4,9 +4,9 @@ use http::header::{HeaderName, HOST};
 use http::Request;
 
 use super::config::{Condition, ConditionKind};
-use super::error::MatcherError;
 use super::js_regex::{self, Program, Undecided};
 use super::Params;
+use crate::config_error::ConfigError;
 use crate::request_values::{query_value, RequestCookies};
 
 /// A compiled condition.
@@ -20,19 +20,19 @@ pub(crate) struct CompiledCondition {
 
 impl CompiledCondition {
     /// Compiles one item; `location` is e.g. `matcher[0].has[1]`.
-    pub(crate) fn compile(c: &Condition, location: &str) -> Result<Self, MatcherError> {
+    pub(crate) fn compile(c: &Condition, location: &str) -> Result<Self, ConfigError> {
         let key = match (c.kind, &c.key) {
             (ConditionKind::Host, _) => c.key.clone().unwrap_or_default(),
             (_, Some(k)) => k.clone(),
             (kind, None) => {
-                return Err(MatcherError::new(
+                return Err(ConfigError::schema(
                     location,
                     format!("a {} condition needs a \"key\"", kind_name(kind)),
                 ))
             }
         };
         if c.kind == ConditionKind::Host && c.value.is_none() {
-            return Err(MatcherError::new(
+            return Err(ConfigError::schema(
                 location,
                 "a host condition needs a \"value\"",
             ));
@@ -47,7 +47,7 @@ impl CompiledCondition {
             Some(v) => {
                 let loc = format!("{location}.value");
                 let parsed = js_regex::parse(v).map_err(|e| {
-                    MatcherError::new(&loc, format!("invalid regular expression: {}", e.message))
+                    ConfigError::pattern(&loc, format!("invalid regular expression: {}", e.message))
                         .with_text(v.clone(), Some(e.pos))
                 })?;
                 // Next.js tests `^value$`; we anchor the whole alternation.
@@ -58,7 +58,7 @@ impl CompiledCondition {
                     js_regex::Node::End,
                 ]);
                 Some(Program::compile(&whole).map_err(|e| {
-                    MatcherError::new(&loc, format!("invalid regular expression: {e}"))
+                    ConfigError::pattern(&loc, format!("invalid regular expression: {e}"))
                         .with_text(v.clone(), None)
                 })?)
             }

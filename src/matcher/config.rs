@@ -1,31 +1,41 @@
-//! The Next.js `config` object: types, and a hand walk of JSON that reports
-//! exactly where a config is wrong.
+//! The Next.js `config` object: its types, deserialized with serde from JSON, TOML or any
+//! other format, and the shapes shared with next.config's rules (string-or-object, objects
+//! only).
 
-use serde_json::Value;
+use std::fmt;
+use std::marker::PhantomData;
 
-use super::error::MatcherError;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::config_error::ConfigError;
 
 /// A Next.js proxy `config` object: `{ "matcher": ... }`.
 ///
-/// `matcher: None` (no `matcher` key) means every request; an empty list
-/// means none. With the `serde` feature it deserializes from any serde format,
-/// with `matcher` given as a string or as an array of strings and objects.
+/// `matcher: None` (no `matcher` key) means every request; an empty list means none. It
+/// deserializes from any serde format, with `matcher` given as a string or as an array of
+/// strings and objects; an unknown key is an error, as Next.js's config schema refuses one.
+///
+/// ```
+/// use tower_proxy_fn::matcher::{Matcher, MatcherConfig};
+///
+/// let config: MatcherConfig = toml::from_str(r#"matcher = ["/about/:path*"]"#)?;
+/// let matcher = Matcher::from_config(config)?;
+/// # let _ = matcher;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct MatcherConfig {
     /// The entries; `None` matches every request.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, deserialize_with = "serde_impl::one_or_many")
-    )]
     pub matcher: Option<Vec<MatcherEntry>>,
 }
 
 /// One matcher entry: a path source with optional conditions.
+///
+/// Deserializes from a string (the source alone) or an object
+/// `{"source", "has", "missing", "locale"}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(from = "serde_impl::EntryRepr"))]
 pub struct MatcherEntry {
     /// The path source, e.g. `/dashboard/:path*`.
     pub source: String,
@@ -62,25 +72,18 @@ impl From<String> for MatcherEntry {
 
 /// A `has` / `missing` item.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Condition {
     /// What the condition inspects (`"type"` in the config).
-    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub kind: ConditionKind,
     /// Header, query or cookie name (required for those; unused for `host`).
-    #[cfg_attr(feature = "serde", serde(default))]
     pub key: Option<String>,
     /// A JavaScript regular expression the whole value must match (required
     /// for `host`); without it, the value must be present and non-empty.
-    #[cfg_attr(feature = "serde", serde(default))]
     pub value: Option<String>,
 }
 
 /// What a [`Condition`] inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum ConditionKind {
     /// A request header (name case-insensitive).
@@ -93,215 +96,180 @@ pub enum ConditionKind {
     Host,
 }
 
-impl ConditionKind {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "header" => ConditionKind::Header,
-            "query" => ConditionKind::Query,
-            "cookie" => ConditionKind::Cookie,
-            "host" => ConditionKind::Host,
-            _ => return None,
+/// Parses a config object from JSON text; an error names its place (`matcher[1].has[0]`).
+pub(crate) fn parse_json(json: &str) -> Result<MatcherConfig, ConfigError> {
+    from_json(json)
+}
+
+/// Any config type from JSON text, with the place of an error from `serde_path_to_error`.
+pub(crate) fn from_json<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, ConfigError> {
+    // Syntax first, over the whole text, as `JSON.parse` comes before any schema check:
+    // reading into the types stops at the first unknown key, which may come before the
+    // broken bracket.
+    serde_json::from_str::<de::IgnoredAny>(json)
+        .map_err(|e| ConfigError::syntax(format!("invalid JSON: {e}")))?;
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| ConfigError::deserialize(e.path(), e.inner().to_string()))
+}
+
+// The derives below sit on private mirrors of the public types: a derived struct also
+// deserializes from a sequence of its fields in order (`[["header", "a"]]` as a condition),
+// which no Next.js config shape is, so each public type reads a map only ([`from_map`]).
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFields {
+    #[serde(default, deserialize_with = "matcher_list")]
+    matcher: Option<Vec<MatcherEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryFields {
+    source: String,
+    #[serde(default)]
+    has: Vec<Condition>,
+    #[serde(default)]
+    missing: Vec<Condition>,
+    // `true` is read, then refused by the compiler with a message that says why.
+    #[serde(default, deserialize_with = "present")]
+    locale: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConditionFields {
+    #[serde(rename = "type")]
+    kind: ConditionKind,
+    #[serde(default, deserialize_with = "present")]
+    key: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    value: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for MatcherConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields: ConfigFields = from_map(deserializer, "a config object")?;
+        Ok(MatcherConfig {
+            matcher: fields.matcher,
         })
     }
 }
 
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use super::{Condition, MatcherEntry};
-    use serde::{Deserialize, Deserializer};
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub(super) struct FullEntry {
-        source: String,
-        #[serde(default)]
-        has: Vec<Condition>,
-        #[serde(default)]
-        missing: Vec<Condition>,
-        #[serde(default)]
-        locale: Option<bool>,
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields: ConditionFields = from_map(deserializer, "a condition object")?;
+        Ok(Condition {
+            kind: fields.kind,
+            key: fields.key,
+            value: fields.value,
+        })
     }
+}
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    pub(super) enum EntryRepr {
-        Source(String),
-        Full(FullEntry),
+impl<'de> Deserialize<'de> for ConditionKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(match name.as_str() {
+            "header" => ConditionKind::Header,
+            "query" => ConditionKind::Query,
+            "cookie" => ConditionKind::Cookie,
+            "host" => ConditionKind::Host,
+            _ => {
+                return Err(de::Error::custom(format_args!(
+                    "unknown condition type {name:?} (expected \"header\", \"query\", \"cookie\" or \"host\")"
+                )));
+            }
+        })
     }
+}
 
-    impl From<EntryRepr> for MatcherEntry {
-        fn from(r: EntryRepr) -> Self {
-            match r {
-                EntryRepr::Source(s) => MatcherEntry::new(s),
-                EntryRepr::Full(f) => MatcherEntry {
+impl<'de> Deserialize<'de> for MatcherEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = MatcherEntry;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a source string or a matcher object")
+            }
+
+            fn visit_str<E: de::Error>(self, source: &str) -> Result<MatcherEntry, E> {
+                Ok(MatcherEntry::new(source))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MatcherEntry, A::Error> {
+                let f = EntryFields::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(MatcherEntry {
                     source: f.source,
                     has: f.has,
                     missing: f.missing,
                     locale: f.locale,
-                },
+                })
             }
+        }
+
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// `matcher`: one source, or a list of entries.
+fn matcher_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<MatcherEntry>>, D::Error> {
+    struct ListVisitor;
+
+    impl<'de> Visitor<'de> for ListVisitor {
+        type Value = Vec<MatcherEntry>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a source string or an array of matcher entries")
+        }
+
+        fn visit_str<E: de::Error>(self, source: &str) -> Result<Self::Value, E> {
+            Ok(vec![MatcherEntry::new(source)])
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(SeqAccessDeserializer::new(seq))
         }
     }
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<MatcherEntry>),
-    }
-
-    pub(super) fn one_or_many<'de, D>(d: D) -> Result<Option<Vec<MatcherEntry>>, D::Error>
-    where
-        D: Deserializer<'de>,
-    {
-        Ok(Some(match OneOrMany::deserialize(d)? {
-            OneOrMany::One(s) => vec![MatcherEntry::new(s)],
-            OneOrMany::Many(v) => v,
-        }))
-    }
+    d.deserialize_any(ListVisitor).map(Some)
 }
 
-/// How a JSON value's type reads in an error message ("a string").
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+/// An optional field that, when present, holds a `T`: serde would read `null` as `None`,
+/// where Next.js's schema refuses it (an absent key is the field's `default`).
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
-fn wrong_type(location: &str, expected: &str, got: &Value) -> MatcherError {
-    MatcherError::new(
-        location,
-        format!("expected {expected}, found {}", type_name(got)),
-    )
-}
+/// Deserializes `T` (a derived struct) from a map only; `expecting` names the shape in the
+/// error for anything else ("expected a config object").
+pub(crate) fn from_map<'de, D, T>(deserializer: D, expecting: &'static str) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct MapVisitor<T>(&'static str, PhantomData<T>);
 
-fn string_at(v: &Value, location: &str) -> Result<String, MatcherError> {
-    v.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| wrong_type(location, "a string", v))
-}
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for MapVisitor<T> {
+        type Value = T;
 
-/// Parses a config object from JSON text, walking it by hand.
-pub(crate) fn parse_json(json: &str) -> Result<MatcherConfig, MatcherError> {
-    let value: Value = serde_json::from_str(json).map_err(|e| {
-        MatcherError::new(
-            "",
-            format!(
-                "invalid JSON: {e} (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
-    let Value::Object(obj) = &value else {
-        return Err(wrong_type("", "a config object", &value));
-    };
-    let mut config = MatcherConfig::default();
-    for (k, v) in obj {
-        if k != "matcher" {
-            return Err(MatcherError::new(
-                "",
-                format!("unknown key {k:?} (expected \"matcher\")"),
-            ));
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
         }
-        config.matcher = Some(match v {
-            Value::String(s) => vec![MatcherEntry::new(s.clone())],
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| entry(item, &format!("matcher[{i}]")))
-                .collect::<Result<_, _>>()?,
-            other => return Err(wrong_type("matcher", "a string or an array", other)),
-        });
-    }
-    Ok(config)
-}
 
-fn entry(v: &Value, location: &str) -> Result<MatcherEntry, MatcherError> {
-    match v {
-        Value::String(s) => Ok(MatcherEntry::new(s.clone())),
-        Value::Object(obj) => {
-            let mut e = MatcherEntry::default();
-            let mut source = None;
-            for (k, v) in obj {
-                let loc = format!("{location}.{k}");
-                match k.as_str() {
-                    "source" => source = Some(string_at(v, &loc)?),
-                    "has" => e.has = conditions(v, &loc)?,
-                    "missing" => e.missing = conditions(v, &loc)?,
-                    "locale" => match v {
-                        Value::Bool(b) => e.locale = Some(*b),
-                        other => return Err(wrong_type(&loc, "false", other)),
-                    },
-                    _ => {
-                        return Err(MatcherError::new(
-                            location,
-                            format!(
-                                "unknown key {k:?} (expected \"source\", \"has\", \"missing\" or \"locale\")"
-                            ),
-                        ))
-                    }
-                }
-            }
-            e.source = source.ok_or_else(|| {
-                MatcherError::new(location, "missing \"source\" in matcher object")
-            })?;
-            Ok(e)
-        }
-        other => Err(wrong_type(location, "a string or an object", other)),
-    }
-}
-
-/// `has` / `missing`: an array of conditions (also next.config's rules use it).
-pub(crate) fn conditions(v: &Value, location: &str) -> Result<Vec<Condition>, MatcherError> {
-    let Value::Array(items) = v else {
-        return Err(wrong_type(location, "an array", v));
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| condition(item, &format!("{location}[{i}]")))
-        .collect()
-}
-
-fn condition(v: &Value, location: &str) -> Result<Condition, MatcherError> {
-    let Value::Object(obj) = v else {
-        return Err(wrong_type(location, "an object", v));
-    };
-    let mut kind = None;
-    let mut key = None;
-    let mut value = None;
-    for (k, v) in obj {
-        let loc = format!("{location}.{k}");
-        match k.as_str() {
-            "type" => {
-                let s = string_at(v, &loc)?;
-                kind = Some(ConditionKind::parse(&s).ok_or_else(|| {
-                    MatcherError::new(
-                        &loc,
-                        format!(
-                            "unknown condition type {s:?} (expected \"header\", \"query\", \"cookie\" or \"host\")"
-                        ),
-                    )
-                })?);
-            }
-            "key" => key = Some(string_at(v, &loc)?),
-            "value" => value = Some(string_at(v, &loc)?),
-            _ => {
-                return Err(MatcherError::new(
-                    location,
-                    format!("unknown key {k:?} (expected \"type\", \"key\" or \"value\")"),
-                ))
-            }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
         }
     }
-    let kind = kind.ok_or_else(|| MatcherError::new(location, "missing \"type\" in condition"))?;
-    Ok(Condition { kind, key, value })
+
+    deserializer.deserialize_map(MapVisitor(expecting, PhantomData))
 }
 
 #[cfg(test)]
@@ -309,124 +277,129 @@ mod tests {
     use super::*;
 
     #[test]
-    fn walks_shapes() {
+    fn reads_shapes() {
         let c = parse_json(r#"{"matcher": "/a"}"#).unwrap();
         assert_eq!(c.matcher, Some(vec![MatcherEntry::new("/a")]));
         let c = parse_json(r#"{}"#).unwrap();
         assert_eq!(c.matcher, None);
         let c = parse_json(
-            r#"{"matcher": ["/a", {"source": "/b", "has": [{"type": "host", "value": "x"}], "locale": false}]}"#,
-        )
-        .unwrap();
-        let m = c.matcher.unwrap();
-        assert_eq!(m[1].source, "/b");
-        assert_eq!(m[1].has[0].kind, ConditionKind::Host);
-        assert_eq!(m[1].has[0].value.as_deref(), Some("x"));
-        assert_eq!(m[1].locale, Some(false));
-    }
-
-    #[cfg(feature = "serde")]
-    #[test]
-    fn serde_shapes() {
-        let c: MatcherConfig = serde_json::from_str(
-            r#"{"matcher": ["/a", {"source": "/b", "missing": [{"type": "cookie", "key": "s"}]}]}"#,
+            r#"{"matcher": ["/a", {"source": "/b", "has": [{"type": "host", "value": "x"}], "missing": [{"type": "cookie", "key": "s"}], "locale": false}]}"#,
         )
         .unwrap();
         let m = c.matcher.unwrap();
         assert_eq!(m[0], MatcherEntry::new("/a"));
+        assert_eq!(m[1].source, "/b");
+        assert_eq!(m[1].has[0].kind, ConditionKind::Host);
+        assert_eq!(m[1].has[0].value.as_deref(), Some("x"));
         assert_eq!(m[1].missing[0].kind, ConditionKind::Cookie);
-        let c: MatcherConfig = serde_json::from_str(r#"{"matcher": "/x"}"#).unwrap();
-        assert_eq!(c.matcher, Some(vec![MatcherEntry::new("/x")]));
-        let c: MatcherConfig = serde_json::from_str("{}").unwrap();
-        assert_eq!(c.matcher, None);
-        assert!(serde_json::from_str::<MatcherConfig>(r#"{"matchr": "/x"}"#).is_err());
-        assert!(serde_json::from_str::<MatcherConfig>(
-            r#"{"matcher": [{"source": "/", "has": [{"type": "header", "key": "a", "valeu": "b"}]}]}"#
-        )
-        .is_err());
-        assert!(serde_json::from_str::<MatcherConfig>(
-            r#"{"matcher": [{"source": "/", "has": [{"type": "ip"}]}]}"#
-        )
-        .is_err());
+        assert_eq!(m[1].locale, Some(false));
     }
 
     #[test]
-    fn reports_locations() {
-        // (name, json, location, message fragment)
-        let rows: &[(&str, &str, &str, &str)] = &[
-            ("invalid json", "{", "", "invalid JSON"),
-            ("not object", "[]", "", "expected a config object"),
+    fn reports_places() {
+        // (name, json, place, is_syntax, message fragment)
+        let rows: &[(&str, &str, &str, bool, &str)] = &[
+            ("invalid json", "{", "", true, "EOF while parsing"),
+            ("trailing text", "{} x", "", true, "trailing characters"),
+            ("not object", "[]", "", false, "expected a config object"),
             (
                 "unknown top key",
                 r#"{"matchr": "/"}"#,
                 "",
-                "unknown key \"matchr\"",
+                false,
+                "unknown key \"matchr\" (expected `matcher`)",
             ),
             (
                 "matcher type",
                 r#"{"matcher": 1}"#,
                 "matcher",
-                "expected a string or an array",
+                false,
+                "expected a source string or an array",
             ),
             (
                 "entry type",
                 r#"{"matcher": ["/", 2]}"#,
                 "matcher[1]",
-                "found a number",
+                false,
+                "invalid type: integer `2`",
             ),
             (
                 "unknown entry key",
                 r#"{"matcher": [{"source": "/", "src": "/"}]}"#,
                 "matcher[0]",
+                false,
                 "unknown key \"src\"",
             ),
             (
                 "missing source",
                 r#"{"matcher": [{}]}"#,
                 "matcher[0]",
-                "missing \"source\"",
+                false,
+                "missing field `source`",
             ),
             (
                 "source type",
                 r#"{"matcher": [{"source": 3}]}"#,
                 "matcher[0].source",
+                false,
                 "expected a string",
             ),
             (
                 "has type",
                 r#"{"matcher": [{"source": "/", "has": {}}]}"#,
                 "matcher[0].has",
-                "expected an array",
+                false,
+                "expected a sequence",
+            ),
+            (
+                "condition as a list",
+                r#"{"matcher": [{"source": "/", "has": [["header", "a"]]}]}"#,
+                "matcher[0].has[0]",
+                false,
+                "expected a condition object",
             ),
             (
                 "unknown item key",
                 r#"{"matcher": ["/", {"source": "/", "has": [{"type": "header", "key": "a", "valeu": "b"}]}]}"#,
                 "matcher[1].has[0]",
+                false,
                 "unknown key \"valeu\"",
             ),
             (
                 "unknown type",
                 r#"{"matcher": [{"source": "/", "missing": [{"type": "ip"}]}]}"#,
                 "matcher[0].missing[0].type",
+                false,
                 "unknown condition type \"ip\"",
             ),
             (
                 "value type",
                 r#"{"matcher": [{"source": "/", "has": [{"type": "query", "key": "a", "value": 1}]}]}"#,
                 "matcher[0].has[0].value",
+                false,
                 "expected a string",
+            ),
+            (
+                "null key",
+                r#"{"matcher": [{"source": "/", "has": [{"type": "query", "key": null}]}]}"#,
+                "matcher[0].has[0].key",
+                false,
+                "invalid type: null",
             ),
             (
                 "locale type",
                 r#"{"matcher": [{"source": "/", "locale": "no"}]}"#,
                 "matcher[0].locale",
-                "expected false",
+                false,
+                "expected a boolean",
             ),
         ];
-        for (name, json, loc, msg) in rows {
+        for (name, json, place, syntax, fragment) in rows {
             let e = parse_json(json).expect_err(name);
-            assert_eq!(e.location(), *loc, "{name}: {e}");
-            assert!(e.to_string().contains(msg), "{name}: {e}");
+            assert_eq!(e.location(), *place, "{name}: {e}");
+            assert_eq!(e.is_syntax(), *syntax, "{name}: {e}");
+            assert_eq!(e.is_schema(), !*syntax, "{name}: {e}");
+            assert!(e.to_string().contains(fragment), "{name}: {e}");
         }
     }
 }

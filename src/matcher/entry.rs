@@ -7,10 +7,10 @@ use http::Request;
 
 use super::condition::CompiledCondition;
 use super::config::{Condition, MatcherEntry};
-use super::error::MatcherError;
 use super::forms::Forms;
 use super::js_regex::{Program, Undecided};
 use super::{path, Params, MAX_PATH_LEN};
+use crate::config_error::ConfigError;
 use crate::request_values::decode_uri_component;
 
 /// The longest source accepted, in characters.
@@ -31,15 +31,15 @@ pub(crate) struct CompiledEntry {
 
 impl CompiledEntry {
     /// Compiles an entry; `location` names it in errors (`matcher[2]`).
-    pub(crate) fn compile(entry: &MatcherEntry, location: &str) -> Result<Self, MatcherError> {
+    pub(crate) fn compile(entry: &MatcherEntry, location: &str) -> Result<Self, ConfigError> {
         if entry.locale == Some(true) {
-            return Err(MatcherError::new(
+            return Err(ConfigError::schema(
                 format!("{location}.locale"),
                 "`locale: true` is not supported (no locale prefix is added); use false or omit it",
             ));
         }
         let path = compile_source(&entry.source, location)?;
-        let conds = |items: &[Condition], what: &str| -> Result<Vec<_>, MatcherError> {
+        let conds = |items: &[Condition], what: &str| -> Result<Vec<_>, ConfigError> {
             items
                 .iter()
                 .enumerate()
@@ -182,18 +182,19 @@ impl CompiledEntry {
 }
 
 /// Checks and compiles one source.
-fn compile_source(source: &str, location: &str) -> Result<Program, MatcherError> {
-    let fail =
-        |msg: String, pos: Option<usize>| MatcherError::new(location, msg).with_text(source, pos);
+fn compile_source(source: &str, location: &str) -> Result<Program, ConfigError> {
+    let fail = |msg: String, pos: Option<usize>| {
+        ConfigError::pattern(location, msg).with_text(source, pos)
+    };
     if source.is_empty() {
-        return Err(MatcherError::new(location, "empty source"));
+        return Err(ConfigError::pattern(location, "empty source"));
     }
     if !source.starts_with('/') {
         return Err(fail("source must start with \"/\"".into(), Some(0)));
     }
     let len = source.chars().count();
     if len > MAX_SOURCE_LEN {
-        return Err(MatcherError::new(
+        return Err(ConfigError::pattern(
             location,
             format!("source is {len} characters long, over the limit of {MAX_SOURCE_LEN}"),
         ));

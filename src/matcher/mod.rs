@@ -63,7 +63,6 @@
 mod condition;
 pub(crate) mod config;
 mod entry;
-mod error;
 mod forms;
 mod js_regex;
 mod params;
@@ -75,10 +74,10 @@ use std::sync::Arc;
 use http::Request;
 
 pub use config::{Condition, ConditionKind, MatcherConfig, MatcherEntry};
-pub use error::MatcherError;
 pub use params::Params;
 pub use selection::{Match, Selection};
 
+use crate::config_error::ConfigError;
 pub(crate) use crate::request_values::decode_uri_component;
 pub(crate) use entry::CompiledEntry;
 pub(crate) use js_regex::Undecided;
@@ -113,7 +112,7 @@ impl Matcher {
     /// Compiles path sources (every request whose path matches one of them).
     ///
     /// Errors name the source by index (`matcher[1]`) and position.
-    pub fn new<I>(sources: I) -> Result<Self, MatcherError>
+    pub fn new<I>(sources: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
@@ -131,9 +130,9 @@ impl Matcher {
     /// Compiles a Next.js `config` object given as JSON, e.g.
     /// `{"matcher": ["/about/:path*", {"source": "/api/:path*", "has": [...]}]}`.
     ///
-    /// Works without the `serde` feature; errors say where the config is
-    /// wrong (`matcher[1].has[0]: unknown key "valeu"`).
-    pub fn from_json(json: &str) -> Result<Self, MatcherError> {
+    /// Errors say where the config is wrong
+    /// (`matcher[1].has[0]: unknown key "valeu" (expected ...)`).
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let single = matches!(
             serde_json::from_str::<serde_json::Value>(json),
             Ok(serde_json::Value::Object(ref o)) if o.get("matcher").is_some_and(|m| m.is_string())
@@ -148,7 +147,7 @@ impl Matcher {
     }
 
     /// Compiles a config object.
-    pub fn from_config(config: MatcherConfig) -> Result<Self, MatcherError> {
+    pub fn from_config(config: MatcherConfig) -> Result<Self, ConfigError> {
         let Some(entries) = config.matcher else {
             return Ok(Self::any());
         };

@@ -1,302 +1,310 @@
-//! next.config's routing keys as JSON, walked by hand so that every error names its place.
+//! next.config's routing keys as serde types ([`RulesConfig`]), and their compilation into
+//! [`Rules`] with the place of each error.
+//!
+//! The shapes follow Next.js's config schema (vercel/next.js
+//! `packages/next/src/server/config-schema.ts`, `zRedirect`, `zRewrite`, `zHeader`, which are
+//! strict objects, and `load-custom-routes.ts`'s `checkCustomRoutes`): an unknown key is an
+//! error, `basePath` and `locale` may only be `false`, a redirect needs `permanent` or
+//! `statusCode`.
 
-use serde_json::{Map, Value};
+use std::fmt;
 
-use super::{HeaderRule, Locales, Redirect, Rewrite, Rules, RulesError, TrailingSlash};
-use crate::matcher::config::{conditions, type_name};
-use crate::matcher::{Matcher, MatcherEntry};
-use http::StatusCode;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde::Deserialize;
 
-fn wrong_type(location: &str, expected: &str, got: &Value) -> RulesError {
-    RulesError::at(
-        location,
-        format!("expected {expected}, found {}", type_name(got)),
-    )
+use super::{HeaderRule, Locales, Redirect, Rewrite, Rules, TrailingSlash};
+use crate::config_error::ConfigError;
+use crate::matcher::config::{from_map, present};
+use crate::matcher::{Condition, Matcher, MatcherEntry};
+use crate::url_safety::RedirectStatus;
+
+/// next.config's routing keys, read with serde from JSON, TOML or any other format:
+/// `headers`, `redirects`, `rewrites` (an array, which is `afterFiles`, or
+/// `{beforeFiles, afterFiles, fallback}`), `trailingSlash`, `skipTrailingSlashRedirect` and
+/// `i18n: {locales, defaultLocale}`, each optional. [`Rules::from_config`] compiles it;
+/// [`Rules::from_json`] does both steps.
+///
+/// ```
+/// use tower_proxy_fn::rules::{Rules, RulesConfig};
+///
+/// let config: RulesConfig = toml::from_str(r#"
+///     trailingSlash = false
+///
+///     [[redirects]]
+///     source = "/old"
+///     destination = "/new"
+///     permanent = true
+/// "#)?;
+/// let rules = Rules::from_config(config)?;
+/// # let _ = rules;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct RulesConfig {
+    fields: ConfigFields,
 }
 
-fn string(v: &Value, location: &str) -> Result<String, RulesError> {
-    v.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| wrong_type(location, "a string", v))
+impl<'de> Deserialize<'de> for RulesConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = from_map(deserializer, "a next.config object")?;
+        Ok(RulesConfig { fields })
+    }
 }
 
-fn boolean(v: &Value, location: &str) -> Result<bool, RulesError> {
-    v.as_bool()
-        .ok_or_else(|| wrong_type(location, "a boolean", v))
+// The derived structs below read maps only (see `from_map`): a derived struct would also
+// take a sequence of its fields in order, which no next.config shape is.
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfigFields {
+    #[serde(default)]
+    headers: Vec<Object<HeaderFields>>,
+    #[serde(default)]
+    redirects: Vec<Object<RedirectFields>>,
+    #[serde(default)]
+    rewrites: Rewrites,
+    #[serde(default, deserialize_with = "present")]
+    trailing_slash: Option<bool>,
+    #[serde(default)]
+    skip_trailing_slash_redirect: bool,
+    #[serde(default, deserialize_with = "present")]
+    i18n: Option<Object<I18nFields>>,
 }
 
-fn array<'v>(v: &'v Value, location: &str) -> Result<&'v Vec<Value>, RulesError> {
-    v.as_array()
-        .ok_or_else(|| wrong_type(location, "an array", v))
+/// The keys every rule shares.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RedirectFields {
+    source: String,
+    #[serde(default)]
+    has: Vec<Condition>,
+    #[serde(default)]
+    missing: Vec<Condition>,
+    #[serde(default, deserialize_with = "only_false")]
+    locale: Option<bool>,
+    // Read to refuse anything but `false`; there is no base path to apply.
+    #[serde(default, rename = "basePath", deserialize_with = "only_false")]
+    _base_path: Option<bool>,
+    destination: String,
+    #[serde(default, deserialize_with = "present")]
+    permanent: Option<bool>,
+    #[serde(default, deserialize_with = "redirect_status")]
+    status_code: Option<RedirectStatus>,
 }
 
-fn object<'v>(v: &'v Value, location: &str) -> Result<&'v Map<String, Value>, RulesError> {
-    v.as_object()
-        .ok_or_else(|| wrong_type(location, "an object", v))
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RewriteFields {
+    source: String,
+    #[serde(default)]
+    has: Vec<Condition>,
+    #[serde(default)]
+    missing: Vec<Condition>,
+    #[serde(default, deserialize_with = "only_false")]
+    locale: Option<bool>,
+    // Read to refuse anything but `false`; there is no base path to apply.
+    #[serde(default, rename = "basePath", deserialize_with = "only_false")]
+    _base_path: Option<bool>,
+    destination: String,
 }
 
-fn unknown(location: &str, key: &str, expected: &str) -> RulesError {
-    RulesError::at(
-        location,
-        format!("unknown key {key:?} (expected {expected})"),
-    )
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HeaderFields {
+    source: String,
+    #[serde(default)]
+    has: Vec<Condition>,
+    #[serde(default)]
+    missing: Vec<Condition>,
+    #[serde(default, deserialize_with = "only_false")]
+    locale: Option<bool>,
+    // Read to refuse anything but `false`; there is no base path to apply.
+    #[serde(default, rename = "basePath", deserialize_with = "only_false")]
+    _base_path: Option<bool>,
+    headers: Vec<Object<HeaderPair>>,
 }
 
-pub(super) fn parse(json: &str) -> Result<Rules, RulesError> {
-    let value: Value = serde_json::from_str(json).map_err(|e| {
-        RulesError::at(
-            "",
-            format!(
-                "invalid JSON: {e} (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
-    let top = value
-        .as_object()
-        .ok_or_else(|| wrong_type("", "a config object", &value))?;
-    let mut rules = Rules::new();
-    for (key, v) in top {
-        match key.as_str() {
-            "headers" => {
-                for (i, item) in array(v, "headers")?.iter().enumerate() {
-                    rules = rules.header(header(item, &format!("headers[{i}]"))?);
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderPair {
+    key: String,
+    value: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Phases {
+    #[serde(default)]
+    before_files: Vec<Object<RewriteFields>>,
+    #[serde(default)]
+    after_files: Vec<Object<RewriteFields>>,
+    #[serde(default)]
+    fallback: Vec<Object<RewriteFields>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct I18nFields {
+    locales: Vec<String>,
+    default_locale: String,
+}
+
+/// `rewrites`: an array is `afterFiles` (Next.js docs, rewrites: "if an array is returned,
+/// the rewrites are applied after checking the filesystem"), an object names the phases.
+/// Read by hand rather than `#[serde(untagged)]`, which would replace an error inside
+/// either shape by "did not match any variant", without its place.
+#[derive(Clone, Debug)]
+enum Rewrites {
+    List(Vec<Object<RewriteFields>>),
+    Phases(Phases),
+}
+
+impl Default for Rewrites {
+    fn default() -> Self {
+        Rewrites::List(Vec::new())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rewrites {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RewritesVisitor;
+
+        impl<'de> Visitor<'de> for RewritesVisitor {
+            type Value = Rewrites;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of rewrites or {beforeFiles, afterFiles, fallback}")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Rewrites, A::Error> {
+                Vec::deserialize(SeqAccessDeserializer::new(seq)).map(Rewrites::List)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Rewrites, A::Error> {
+                Phases::deserialize(MapAccessDeserializer::new(map)).map(Rewrites::Phases)
+            }
+        }
+
+        deserializer.deserialize_any(RewritesVisitor)
+    }
+}
+
+/// A derived struct read from a map only.
+#[derive(Clone, Debug)]
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        from_map(deserializer, "an object").map(Object)
+    }
+}
+
+/// `locale` and `basePath`: Next.js allows only `false` (or no key); there is neither a base
+/// path nor a locale prefix to keep here.
+fn only_false<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    match bool::deserialize(deserializer)? {
+        false => Ok(Some(false)),
+        true => Err(de::Error::invalid_value(Unexpected::Bool(true), &"false")),
+    }
+}
+
+/// `statusCode`: one of the five [`RedirectStatus`]es. `ConfigError::is_redirect_status`
+/// tells this field's errors from the others by its name.
+fn redirect_status<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<RedirectStatus>, D::Error> {
+    let code = u64::deserialize(deserializer)?;
+    u16::try_from(code)
+        .ok()
+        .and_then(|code| RedirectStatus::try_from(code).ok())
+        .map(Some)
+        .ok_or_else(|| de::Error::custom(format_args!("{code} is not 301, 302, 303, 307 or 308")))
+}
+
+impl RulesConfig {
+    /// The rules, in the config's order within each list; compile errors (a source, a
+    /// destination, a header, the locales) name their place.
+    pub(super) fn compile(self) -> Result<Rules, ConfigError> {
+        let c = self.fields;
+        let mut rules = Rules::new();
+        for (i, Object(h)) in c.headers.into_iter().enumerate() {
+            let place = format!("headers[{i}]");
+            let entry = entry(h.source, h.has, h.missing, h.locale);
+            let pairs = h.headers.into_iter().map(|Object(p)| (p.key, p.value));
+            rules = rules.header(HeaderRule::compile(entry, pairs.collect(), &place)?);
+        }
+        for (i, Object(r)) in c.redirects.into_iter().enumerate() {
+            let place = format!("redirects[{i}]");
+            let entry = entry(r.source, r.has, r.missing, r.locale);
+            let rule = Redirect::compile(entry, &r.destination, &place)?;
+            rules = rules.redirect(match (r.status_code, r.permanent) {
+                (Some(status), _) => rule.status(status),
+                (None, Some(true)) => rule.permanent(),
+                (None, Some(false)) => rule,
+                // Next.js: "`permanent` is not set to `true` or `false`".
+                (None, None) => {
+                    return Err(ConfigError::schema(
+                        place,
+                        "a redirect needs \"permanent\" (true or false) or \"statusCode\"",
+                    ));
                 }
-            }
-            "redirects" => {
-                for (i, item) in array(v, "redirects")?.iter().enumerate() {
-                    rules = rules.redirect(redirect(item, &format!("redirects[{i}]"))?);
-                }
-            }
-            "rewrites" => match v {
-                // An array is `afterFiles` (Next.js docs, rewrites: "if an array is returned,
-                // the rewrites are applied after checking the filesystem").
-                Value::Array(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        rules = rules.rewrite_after(rewrite(item, &format!("rewrites[{i}]"))?);
-                    }
-                }
-                Value::Object(phases) => {
-                    check_phases(phases)?;
-                    for (phase, list) in phases {
-                        let loc = format!("rewrites.{phase}");
-                        for (i, item) in array(list, &loc)?.iter().enumerate() {
-                            let rule = rewrite(item, &format!("{loc}[{i}]"))?;
-                            rules = match phase.as_str() {
-                                "beforeFiles" => rules.rewrite_before(rule),
-                                "afterFiles" => rules.rewrite_after(rule),
-                                "fallback" => rules.rewrite_fallback(rule),
-                                _ => unreachable!("phase checked below"),
-                            };
-                        }
-                    }
-                }
-                other => return Err(wrong_type("rewrites", "an array or an object", other)),
-            },
-            "trailingSlash" => {
-                rules = rules.trailing_slash(if boolean(v, "trailingSlash")? {
-                    TrailingSlash::Add
-                } else {
-                    TrailingSlash::Remove
-                });
-            }
-            "skipTrailingSlashRedirect" => {
-                if boolean(v, "skipTrailingSlashRedirect")? {
-                    rules = rules.skip_trailing_slash_redirect(Matcher::any());
-                }
-            }
-            "i18n" => rules = rules.i18n(i18n(v)?),
-            _ => {
-                return Err(unknown(
-                    "",
-                    key,
-                    "\"headers\", \"redirects\", \"rewrites\", \"trailingSlash\", \"skipTrailingSlashRedirect\" or \"i18n\"",
-                ))
+            });
+        }
+        // (place prefix, phase, rules); an array is `afterFiles`, named as written.
+        let lists = match c.rewrites {
+            Rewrites::List(list) => vec![("rewrites", Phase::After, list)],
+            Rewrites::Phases(p) => vec![
+                ("rewrites.beforeFiles", Phase::Before, p.before_files),
+                ("rewrites.afterFiles", Phase::After, p.after_files),
+                ("rewrites.fallback", Phase::Fallback, p.fallback),
+            ],
+        };
+        for (prefix, phase, list) in lists {
+            for (i, Object(r)) in list.into_iter().enumerate() {
+                let place = format!("{prefix}[{i}]");
+                let entry = entry(r.source, r.has, r.missing, r.locale);
+                let rule = Rewrite::compile(entry, &r.destination, &place)?;
+                rules = match phase {
+                    Phase::Before => rules.rewrite_before(rule),
+                    Phase::After => rules.rewrite_after(rule),
+                    Phase::Fallback => rules.rewrite_fallback(rule),
+                };
             }
         }
-    }
-    Ok(rules)
-}
-
-/// Checks the rewrite phases' names before any is read, so the walk above can trust them.
-fn check_phases(phases: &Map<String, Value>) -> Result<(), RulesError> {
-    for key in phases.keys() {
-        if !matches!(key.as_str(), "beforeFiles" | "afterFiles" | "fallback") {
-            return Err(unknown(
-                "rewrites",
-                key,
-                "\"beforeFiles\", \"afterFiles\" or \"fallback\"",
-            ));
+        if let Some(slash) = c.trailing_slash {
+            rules = rules.trailing_slash(if slash {
+                TrailingSlash::Add
+            } else {
+                TrailingSlash::Remove
+            });
         }
-    }
-    Ok(())
-}
-
-fn i18n(v: &Value) -> Result<Locales, RulesError> {
-    let obj = object(v, "i18n")?;
-    let mut locales = None;
-    let mut default = None;
-    for (key, v) in obj {
-        match key.as_str() {
-            "locales" => {
-                let items = array(v, "i18n.locales")?;
-                locales = Some(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| string(l, &format!("i18n.locales[{i}]")))
-                        .collect::<Result<Vec<_>, _>>()?,
-                );
-            }
-            "defaultLocale" => default = Some(string(v, "i18n.defaultLocale")?),
-            _ => return Err(unknown("i18n", key, "\"locales\" or \"defaultLocale\"")),
+        if c.skip_trailing_slash_redirect {
+            rules = rules.skip_trailing_slash_redirect(Matcher::any());
         }
-    }
-    let locales = locales.ok_or_else(|| RulesError::at("i18n", "missing \"locales\""))?;
-    let default = default.ok_or_else(|| RulesError::at("i18n", "missing \"defaultLocale\""))?;
-    Locales::checked(locales, default, "i18n")
-}
-
-/// The keys every rule shares: `source`, `has`, `missing`, `locale`.
-fn entry(obj: &Map<String, Value>, location: &str) -> Result<MatcherEntry, RulesError> {
-    let mut entry = MatcherEntry::default();
-    let mut source = None;
-    for (key, v) in obj {
-        let loc = format!("{location}.{key}");
-        match key.as_str() {
-            "source" => source = Some(string(v, &loc)?),
-            "has" => entry.has = conditions(v, &loc)?,
-            "missing" => entry.missing = conditions(v, &loc)?,
-            // Next.js: "`locale` must be undefined or false".
-            "locale" => match v {
-                Value::Bool(false) => entry.locale = Some(false),
-                other => return Err(wrong_type(&loc, "false", other)),
-            },
-            _ => {}
+        if let Some(Object(i18n)) = c.i18n {
+            rules = rules.i18n(Locales::checked(i18n.locales, i18n.default_locale, "i18n")?);
         }
+        Ok(rules)
     }
-    entry.source = source.ok_or_else(|| RulesError::at(location, "missing \"source\""))?;
-    Ok(entry)
 }
 
-fn check_keys(
-    obj: &Map<String, Value>,
-    location: &str,
-    allowed: &[&str],
-) -> Result<(), RulesError> {
-    for key in obj.keys() {
-        if !allowed.contains(&key.as_str()) {
-            let expected: Vec<String> = allowed.iter().map(|k| format!("{k:?}")).collect();
-            return Err(unknown(location, key, &expected.join(", ")));
-        }
-    }
-    Ok(())
+enum Phase {
+    Before,
+    After,
+    Fallback,
 }
 
-const COMMON: [&str; 4] = ["source", "has", "missing", "locale"];
-
-fn redirect(v: &Value, location: &str) -> Result<Redirect, RulesError> {
-    let obj = object(v, location)?;
-    check_keys(
-        obj,
-        location,
-        &[
-            &COMMON[..],
-            &["destination", "permanent", "statusCode", "basePath"],
-        ]
-        .concat(),
-    )?;
-    reject_base_path(obj, location)?;
-    let entry = entry(obj, location)?;
-    let destination = destination(obj, location)?;
-    let permanent = obj
-        .get("permanent")
-        .map(|v| boolean(v, &format!("{location}.permanent")))
-        .transpose()?;
-    let status = obj
-        .get("statusCode")
-        .map(|v| {
-            let loc = format!("{location}.statusCode");
-            let code = v
-                .as_u64()
-                .and_then(|c| u16::try_from(c).ok())
-                .and_then(|c| StatusCode::from_u16(c).ok())
-                .filter(|s| super::is_redirect_status(*s));
-            code.ok_or_else(|| RulesError::at(loc, format!("{v} is not 301, 302, 303, 307 or 308")))
-        })
-        .transpose()?;
-    let rule = Redirect::compile(entry, &destination, location)?;
-    Ok(match (status, permanent) {
-        (Some(status), _) => rule.status(status),
-        (None, Some(true)) => rule.permanent(),
-        (None, Some(false)) => rule,
-        // Next.js: "`permanent` is not set to `true` or `false`".
-        (None, None) => {
-            return Err(RulesError::at(
-                location,
-                "a redirect needs \"permanent\" (true or false) or \"statusCode\"",
-            ))
-        }
-    })
-}
-
-fn rewrite(v: &Value, location: &str) -> Result<Rewrite, RulesError> {
-    let obj = object(v, location)?;
-    check_keys(
-        obj,
-        location,
-        &[&COMMON[..], &["destination", "basePath"]].concat(),
-    )?;
-    reject_base_path(obj, location)?;
-    let entry = entry(obj, location)?;
-    let destination = destination(obj, location)?;
-    Rewrite::compile(entry, &destination, location)
-}
-
-fn header(v: &Value, location: &str) -> Result<HeaderRule, RulesError> {
-    let obj = object(v, location)?;
-    check_keys(
-        obj,
-        location,
-        &[&COMMON[..], &["headers", "basePath"]].concat(),
-    )?;
-    reject_base_path(obj, location)?;
-    let entry = entry(obj, location)?;
-    let loc = format!("{location}.headers");
-    let list = obj
-        .get("headers")
-        .ok_or_else(|| RulesError::at(location, "missing \"headers\""))?;
-    let mut headers = Vec::new();
-    for (i, item) in array(list, &loc)?.iter().enumerate() {
-        let item_loc = format!("{loc}[{i}]");
-        let pair = object(item, &item_loc)?;
-        check_keys(pair, &item_loc, &["key", "value"])?;
-        let key = pair
-            .get("key")
-            .ok_or_else(|| RulesError::at(&item_loc, "missing \"key\""))?;
-        let value = pair
-            .get("value")
-            .ok_or_else(|| RulesError::at(&item_loc, "missing \"value\""))?;
-        headers.push((
-            string(key, &format!("{item_loc}.key"))?,
-            string(value, &format!("{item_loc}.value"))?,
-        ));
-    }
-    HeaderRule::compile(entry, headers, location)
-}
-
-fn destination(obj: &Map<String, Value>, location: &str) -> Result<String, RulesError> {
-    let v = obj
-        .get("destination")
-        .ok_or_else(|| RulesError::at(location, "missing \"destination\""))?;
-    string(v, &format!("{location}.destination"))
-}
-
-/// There is no base path here: `basePath: false` is accepted and means nothing.
-fn reject_base_path(obj: &Map<String, Value>, location: &str) -> Result<(), RulesError> {
-    match obj.get("basePath") {
-        None | Some(Value::Bool(false)) => Ok(()),
-        Some(other) => Err(wrong_type(&format!("{location}.basePath"), "false", other)),
+fn entry(
+    source: String,
+    has: Vec<Condition>,
+    missing: Vec<Condition>,
+    locale: Option<bool>,
+) -> MatcherEntry {
+    MatcherEntry {
+        source,
+        has,
+        missing,
+        locale,
     }
 }

@@ -4,11 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::matcher::MatcherError;
+use crate::config_error::ConfigError;
 use crate::request::ProxyRequest;
 use crate::response::ProxyResponse;
-
-use super::RulesError;
 
 /// The cookie Next.js reads the user's chosen locale from ("Next.js supports overriding the
 /// accept-language header with a `NEXT_LOCALE=the-locale` cookie", Next.js docs,
@@ -66,7 +64,7 @@ impl Locales {
     }
 
     /// [`Locales::new`] that returns an error instead of panicking.
-    pub fn try_new<I, S>(locales: I, default: &str) -> Result<Self, RulesError>
+    pub fn try_new<I, S>(locales: I, default: &str) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -82,7 +80,7 @@ impl Locales {
         locales: Vec<String>,
         default: String,
         location: &str,
-    ) -> Result<Self, RulesError> {
+    ) -> Result<Self, ConfigError> {
         if locales.is_empty() {
             return Err(error(format!("{location}.locales"), "no locales"));
         }
@@ -346,8 +344,8 @@ impl Locales {
     }
 }
 
-fn error(location: String, message: impl Into<String>) -> RulesError {
-    RulesError::from(MatcherError::new(location, message))
+fn error(location: String, message: impl Into<String>) -> ConfigError {
+    ConfigError::locale(location, message)
 }
 
 impl fmt::Debug for Locales {

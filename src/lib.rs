@@ -80,7 +80,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unreachable_pub)]
 
-mod background;
+pub mod background;
 pub mod compose;
 mod config_error;
 pub mod context;
@@ -91,15 +91,15 @@ mod function;
 pub mod guide;
 mod layer;
 pub mod matcher;
-mod request;
+pub mod request;
 mod request_values;
-mod response;
+pub mod response;
 pub mod rules;
 mod settings;
 pub mod testing;
 mod url_safety;
 
-pub use background::{BackgroundTasks, TaskOutcome};
+pub use background::BackgroundTasks;
 pub use config_error::ConfigError;
 pub use function::{IntoProxyResponse, ProxyFn};
 pub use layer::body_mode;
@@ -111,8 +111,8 @@ pub mod future {
     pub use crate::layer::rules::{RewriteFuture, RulesFuture};
 }
 pub use matcher::Matcher;
-pub use request::{ProxyRequest, RequestCookies};
-pub use response::{Additions, HeaderEdit, Outcome, ProxyResponse};
+pub use request::ProxyRequest;
+pub use response::ProxyResponse;
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};
 pub use url_safety::{InvalidRedirectStatus, RedirectStatus};
 

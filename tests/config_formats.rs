@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use common::*;
-use tower_proxy_fn::matcher::{Selection, MatcherConfig};
+use tower_proxy_fn::matcher::{MatcherConfig, Selection};
 use tower_proxy_fn::rules::{Rules, RulesConfig};
 use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
 

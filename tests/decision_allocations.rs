@@ -5,7 +5,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use tower_proxy_fn::{Outcome, ProxyResponse};
+use tower_proxy_fn::response::Outcome;
+use tower_proxy_fn::ProxyResponse;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };

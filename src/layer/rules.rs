@@ -11,7 +11,6 @@ use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
-use axum::extract::MatchedPath;
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -26,6 +25,7 @@ use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
 use crate::response::internal_error;
 use crate::rules::{BeforeProxy, ExtraHeaders, RewriteHops, Rules};
+use crate::url_safety::already_routed;
 
 /// The bytes [`ProxyLayer::with_request_body`] read, kept for a 404 rewrite to send again.
 #[derive(Clone, Debug, Default)]
@@ -312,17 +312,24 @@ where
         let mut ready = std::mem::replace(&mut self.inner, clone);
         let rules = Arc::clone(&self.rules);
         let mut hops = RewriteHops::new();
+        // Asked of the request as it arrived: once a rule rewrote it, its `OriginalUri`
+        // differs from its URI whether or not a router has seen it.
+        let routed = already_routed(&request);
         if rules.has_before_rewrites() {
             let before = request.uri().clone();
             if let Err(response) = rules.apply_before_rewrites(&mut request, &mut hops) {
                 return RewriteFuture::ready(response);
             }
-            if *request.uri() != before && request.extensions().get::<MatchedPath>().is_some() {
+            if *request.uri() != before && routed {
                 return RewriteFuture::ready(after_routing(&request));
             }
         }
-        // Without 404 rewrites, the inner service's own future: no box, no copy.
-        if !rules.has_not_found_rewrites() {
+        // When no 404 rewrite can apply to this request (none configured, or none whose
+        // source and conditions match it: the inner service does not change them), the
+        // inner service's own future: no box, no copy (`benches/rules.rs`).
+        let may_rewrite_a_404 = rules.has_not_found_rewrites()
+            && !matches!(rules.next_not_found_rewrite(&request, 0), Ok(None));
+        if !may_rewrite_a_404 {
             return RewriteFuture {
                 state: RewriteState::Inner {
                     future: ready.call(request),
@@ -351,7 +358,7 @@ where
                     return Ok(response);
                 }
                 // Inside a Router the same route would answer again under the new path.
-                if probe.extensions().get::<MatchedPath>().is_some() {
+                if routed {
                     return Ok(after_routing(&probe));
                 }
                 from = next;

@@ -17,7 +17,7 @@ use super::cache_marks::CacheMarks;
 ///
 /// ```
 /// use http::HeaderMap;
-/// use tower_proxy_fn::HeaderEdit;
+/// use tower_proxy_fn::response::HeaderEdit;
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert("x-a", "client".parse().unwrap());

@@ -489,7 +489,8 @@ impl ProxyResponse {
     /// answered 500 by the layer whatever its parts say; check that first.
     ///
     /// ```
-    /// use tower_proxy_fn::{HeaderEdit, Outcome, ProxyResponse, RedirectStatus};
+    /// use tower_proxy_fn::response::{HeaderEdit, Outcome};
+    /// use tower_proxy_fn::{ProxyResponse, RedirectStatus};
     ///
     /// let decision = ProxyResponse::redirect("/login")
     ///     .header("x-reason", "signed-out")

@@ -2,9 +2,9 @@
 //! trailing slash, headers rules, redirects), the rewrites after it, and the answers of the
 //! rules' own (a redirect, a 400, a 414 or a 500).
 
-use axum::body::Body;
+use crate::url_safety::RedirectStatus;
 use axum::response::Response;
-use http::header::{HeaderName, HeaderValue, LOCATION, SET_COOKIE};
+use http::header::{HeaderName, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Request, StatusCode};
 
 use crate::matcher::{decode_uri_component, Undecided};
@@ -22,7 +22,7 @@ impl Rules {
             if let Some(normalized) = normalize::repeated_slashes(path) {
                 return BeforeProxy::Respond(redirect_response(
                     request,
-                    StatusCode::PERMANENT_REDIRECT,
+                    RedirectStatus::Permanent,
                     with_query(normalized, request.uri().query()),
                 ));
             }
@@ -42,7 +42,7 @@ impl Rules {
             if !skipped {
                 return BeforeProxy::Respond(redirect_response(
                     request,
-                    StatusCode::PERMANENT_REDIRECT,
+                    RedirectStatus::Permanent,
                     with_query(target, request.uri().query()),
                 ));
             }
@@ -60,11 +60,7 @@ impl Rules {
             let target = rule
                 .destination
                 .build(&hit.params, request.uri().query(), false, locale);
-            return BeforeProxy::Respond(redirect_response(
-                request,
-                rule.status.status_code(),
-                target,
-            ));
+            return BeforeProxy::Respond(redirect_response(request, rule.status, target));
         }
         // After the redirects: a config redirect carries no headers rules (Next.js's
         // `resolve-routes.ts`), so they are worked out only for requests that go on.
@@ -250,25 +246,11 @@ impl RewriteHops {
             );
             return Err(internal_error());
         }
-        let mut parts = request.uri().clone().into_parts();
-        let Ok(path_and_query) = http::uri::PathAndQuery::try_from(target) else {
+        let Some(uri) = crate::url_safety::uri_with_path_and_query(request.uri(), target) else {
             tracing::error!(%rule, destination = %target, "rewrite destination is not a valid URI: 500");
             return Err(internal_error());
         };
-        parts.path_and_query = Some(path_and_query);
-        let Ok(uri) = http::Uri::from_parts(parts) else {
-            tracing::error!(%rule, destination = %target, "rewrite destination is not a valid URI: 500");
-            return Err(internal_error());
-        };
-        if request
-            .extensions()
-            .get::<axum::extract::OriginalUri>()
-            .is_none()
-        {
-            let original = axum::extract::OriginalUri(request.uri().clone());
-            request.extensions_mut().insert(original);
-        }
-        *request.uri_mut() = uri;
+        crate::url_safety::point_at(request, uri);
         Ok(())
     }
 }
@@ -296,7 +278,13 @@ fn with_query(mut path: String, query: Option<&str>) -> String {
 /// encoded, but a `%2e%2e/` segment goes into the `Location` as it came and the browser
 /// resolves it. Our parameters are percent-decoded (the matcher matches the decoded path),
 /// so we refuse every dot segment, whichever way it was spelt.
-fn redirect_response<B>(request: &Request<B>, status: StatusCode, destination: String) -> Response {
+fn redirect_response<B>(
+    request: &Request<B>,
+    status: RedirectStatus,
+    destination: String,
+) -> Response {
+    // A rule's parameters are percent-decoded, so a dot segment may come from the request:
+    // a 400, as for the proxy's rewrites.
     if crate::url_safety::destination_has_dot_segment(&destination) {
         tracing::debug!(
             path = %request.uri().path(),
@@ -305,21 +293,11 @@ fn redirect_response<B>(request: &Request<B>, status: StatusCode, destination: S
         );
         return error_response(StatusCode::BAD_REQUEST, "Bad Request");
     }
-    // Only decides whether an absolute destination is on the request's origin (then
-    // written relative): a request whose authority does not parse is on none.
-    let base = || {
-        crate::url_safety::request_url(request.uri(), request.headers(), &[])
-            .unwrap_or_else(|_| url::Url::parse("http://localhost/").expect("a valid literal URL"))
-    };
-    let value = match crate::url_safety::location(destination, base) {
-        Ok(value) => value,
-        Err((reason, destination)) => {
-            tracing::error!(%destination, "redirect rule: {reason}: 500");
-            return internal_error();
+    match crate::url_safety::redirect_response(request, destination, status, &[]) {
+        Ok(response) => response,
+        Err(refused) => {
+            tracing::error!(destination = %refused.destination, "redirect rule: {}: 500", refused.reason);
+            internal_error()
         }
-    };
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = status;
-    response.headers_mut().insert(LOCATION, value);
-    response
+    }
 }

@@ -34,12 +34,8 @@ mod redirect;
 mod redirect_status;
 mod reroute;
 
-pub(crate) use redirect::{is_safe_return_path, location, redirect_response, RefusedRedirect};
+pub(crate) use redirect::{is_safe_return_path, redirect_response, RefusedRedirect};
 pub use redirect_status::{InvalidRedirectStatus, RedirectStatus};
-#[allow(
-    unused_imports,
-    reason = "for the rules' `Chain::rewrite`, which switches to it when issue 19 is merged"
-)]
 pub(crate) use reroute::uri_with_path_and_query;
 use reroute::with_path_and_query;
 pub(crate) use reroute::{already_routed, point_at};

@@ -66,10 +66,6 @@ pub(crate) fn point_at(request: &mut impl RequestHead, uri: Uri) {
 
 /// `original` with `path_and_query` (a path with an optional query) in place of its own;
 /// scheme and authority are kept. `None` when it is not a valid path and query.
-#[allow(
-    dead_code,
-    reason = "for the rules' `Chain::rewrite`, which switches to it when issue 19 is merged"
-)]
 pub(crate) fn uri_with_path_and_query(original: &Uri, path_and_query: &str) -> Option<Uri> {
     with_path_and_query(original, PathAndQuery::try_from(path_and_query).ok()?)
 }

@@ -60,14 +60,6 @@ impl Default for Settings {
 }
 
 impl Settings {
-    pub(crate) fn read_limits(&self) -> crate::layer::body_mode::sealed::ReadLimits {
-        crate::layer::body_mode::sealed::ReadLimits {
-            size: self.body_limit,
-            time: self.body_timeout,
-            keep_copy: self.keep_body_copy,
-        }
-    }
-
     pub(crate) fn context_mut(&mut self) -> &mut ContextConfig {
         Arc::make_mut(self.context.get_or_insert_with(Default::default))
     }

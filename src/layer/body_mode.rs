@@ -25,8 +25,8 @@ use http::request::Parts;
 use http::StatusCode;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::rules::BufferedCopy;
 use crate::response::error_response;
+use crate::settings::Settings;
 use sealed::ReadLimits;
 
 /// The default body mode: the request body streams to the inner service untouched, and the
@@ -49,6 +49,11 @@ pub struct Buffered;
 #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct External;
+
+/// The bytes [`ProxyLayer::with_request_body`](crate::ProxyLayer::with_request_body) read,
+/// kept in the request's extensions for a 404 rewrite rule to send again.
+#[derive(Clone, Debug)]
+pub(crate) struct BufferedCopy(pub(crate) Bytes);
 
 /// A body mode for request bodies of type `B`: [`Streamed`], [`Buffered`] or [`External`].
 /// Sealed: the layer's builder picks the mode, and nothing else implements it.
@@ -92,6 +97,16 @@ pub(crate) mod sealed {
         pub keep_copy: bool,
     }
 
+    impl ReadLimits {
+        pub(crate) fn of(settings: &Settings) -> Self {
+            Self {
+                size: settings.body_limit,
+                time: settings.body_timeout,
+                keep_copy: settings.keep_body_copy,
+            }
+        }
+    }
+
     /// What a body mode does; private, so that the modes stay the three above.
     pub trait Mode<B>: Send + Sync + 'static {
         /// Reads what the function may see of the body (nothing, for a streamed one), and
@@ -130,11 +145,11 @@ where
     B::Error: Into<axum::BoxError>,
 {
     fn read(
-        _: &mut Parts,
+        parts: &mut Parts,
         body: B,
-        _: ReadLimits,
+        limits: ReadLimits,
     ) -> impl Future<Output = Result<(Option<Bytes>, B), Response>> + Send {
-        std::future::ready(Ok((None, body)))
+        <Streamed as sealed::Mode<B>>::read(parts, body, limits)
     }
 
     fn upstream_body() -> Option<fn(B) -> Body> {
@@ -178,9 +193,7 @@ where
         };
         // With 404 rewrite rules, a copy of the bytes rides along for a second call.
         if limits.keep_copy {
-            let copy = BufferedCopy::default();
-            let _ = copy.0.set(bytes.clone());
-            parts.extensions.insert(copy);
+            parts.extensions.insert(BufferedCopy(bytes.clone()));
         }
         Ok((Some(bytes.clone()), B::from(bytes)))
     }

@@ -46,13 +46,13 @@ pin_project! {
 }
 
 impl<Fut, E> ResponseFuture<Fut, E> {
-    pub(super) fn passthrough(future: Fut) -> Self {
+    pub(crate) fn passthrough(future: Fut) -> Self {
         Self {
             state: State::Passthrough { future },
         }
     }
 
-    pub(super) fn ready(response: Response) -> Self {
+    pub(crate) fn ready(response: Response) -> Self {
         Self {
             state: State::Ready {
                 response: Some(response),
@@ -60,7 +60,7 @@ impl<Fut, E> ResponseFuture<Fut, E> {
         }
     }
 
-    pub(super) fn matched(future: BoxFuture<'static, Result<Response, E>>) -> Self {
+    pub(crate) fn matched(future: BoxFuture<'static, Result<Response, E>>) -> Self {
         Self {
             state: State::Matched { future },
         }

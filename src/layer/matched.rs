@@ -28,7 +28,7 @@ use tokio::time::Sleep;
 use tower_service::Service;
 use tracing::{Instrument, Span};
 
-use super::body_mode::sealed::Mode;
+use super::body_mode::sealed::{Mode, ReadLimits};
 use super::outcome::{self, Step};
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
@@ -66,7 +66,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
             captured,
         } = self;
         let (mut parts, body) = request.into_parts();
-        let (bytes, body) = match M::read(&mut parts, body, settings.read_limits()).await {
+        let (bytes, body) = match M::read(&mut parts, body, ReadLimits::of(&settings)).await {
             Ok(read) => read,
             Err(response) => return Ok(response),
         };

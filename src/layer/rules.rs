@@ -7,29 +7,25 @@
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use http::{Request, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body_mode::Streamed;
+use super::body_mode::{BufferedCopy, Streamed};
+use super::future::ResponseFuture;
 use super::{ProxyLayer, ProxyService};
 use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
 use crate::response::internal_error;
 use crate::rules::{BeforeProxy, ExtraHeaders, RewriteHops, Rules};
 use crate::url_safety::already_routed;
-
-/// The bytes [`ProxyLayer::with_request_body`] read, kept for a 404 rewrite to send again.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct BufferedCopy(pub(crate) Arc<OnceLock<Bytes>>);
 
 impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// Runs next.config rules around the proxy function, in Next.js's order: headers,
@@ -158,12 +154,12 @@ impl<S, F, M> RulesService<S, F, M> {
 
     /// The service the rules and the proxy wrap, mutably.
     pub fn get_mut(&mut self) -> &mut S {
-        self.proxy.get_mut().get_mut()
+        &mut self.proxy.get_mut().inner
     }
 
     /// The service the rules and the proxy wrap, unwrapped.
     pub fn into_inner(self) -> S {
-        self.proxy.into_inner().into_inner()
+        self.proxy.into_inner().inner
     }
 }
 
@@ -261,16 +257,6 @@ impl<S> RewriteService<S> {
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The wrapped service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
 
 impl<S: Clone> Clone for RewriteService<S> {
@@ -301,7 +287,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = RewriteFuture<S::Future, S::Error>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -318,10 +304,10 @@ where
         if rules.has_before_rewrites() {
             let before = request.uri().clone();
             if let Err(response) = rules.apply_before_rewrites(&mut request, &mut hops) {
-                return RewriteFuture::ready(response);
+                return ResponseFuture::ready(response);
             }
             if *request.uri() != before && routed {
-                return RewriteFuture::ready(after_routing(&request));
+                return ResponseFuture::ready(after_routing(&request));
             }
         }
         // When no 404 rewrite can apply to this request (none configured, or none whose
@@ -330,11 +316,7 @@ where
         let may_rewrite_a_404 = rules.has_not_found_rewrites()
             && !matches!(rules.next_not_found_rewrite(&request, 0), Ok(None));
         if !may_rewrite_a_404 {
-            return RewriteFuture {
-                state: RewriteState::Inner {
-                    future: ready.call(request),
-                },
-            };
+            return ResponseFuture::passthrough(ready.call(request));
         }
         let spare = self.inner.clone();
         let not_found = Box::pin(async move {
@@ -376,65 +358,7 @@ where
             }
             Ok(last.map(Body::new))
         });
-        RewriteFuture {
-            state: RewriteState::NotFound { future: not_found },
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`RewriteService`]: the inner service's own future unless
-    /// 404 rewrites are configured (they may call the inner service again).
-    pub struct RewriteFuture<Fut, E> {
-        #[pin]
-        state: RewriteState<Fut, E>,
-    }
-}
-
-pin_project! {
-    #[project = RewriteStateProj]
-    enum RewriteState<Fut, E> {
-        // A response of the rules' own (a rewrite over the limit, or after routing).
-        Ready { response: Option<Response> },
-        Inner { #[pin] future: Fut },
-        NotFound { future: BoxFuture<'static, Result<Response, E>> },
-    }
-}
-
-impl<Fut, E> RewriteFuture<Fut, E> {
-    fn ready(response: Response) -> Self {
-        RewriteFuture {
-            state: RewriteState::Ready {
-                response: Some(response),
-            },
-        }
-    }
-}
-
-impl<Fut, E, ResBody> Future for RewriteFuture<Fut, E>
-where
-    Fut: Future<Output = Result<http::Response<ResBody>, E>>,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Into<axum::BoxError>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            RewriteStateProj::Ready { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_else(internal_error)))
-            }
-            RewriteStateProj::Inner { future } => {
-                Poll::Ready(Ok(ready!(future.poll(cx))?.map(Body::new)))
-            }
-            RewriteStateProj::NotFound { future } => future.as_mut().poll(cx),
-        }
-    }
-}
-
-impl<Fut, E> fmt::Debug for RewriteFuture<Fut, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RewriteFuture").finish_non_exhaustive()
+        ResponseFuture::matched(not_found)
     }
 }
 
@@ -451,7 +375,7 @@ fn replay_copy<B: http_body::Body>(
         request
             .extensions()
             .get::<BufferedCopy>()
-            .and_then(|copy| copy.0.get().cloned())
+            .map(|copy| copy.0.clone())
     };
     let Some(bytes) = bytes else {
         return (request, None);

@@ -92,6 +92,28 @@ impl RuleSource {
     }
 }
 
+/// A rule's source and destination, compiled; errors name `location`. Rewrite rules go to
+/// a path on this origin only (`to_other_origins: false`).
+fn compile_rule(
+    entry: MatcherEntry,
+    destination: &str,
+    location: &str,
+    to_other_origins: bool,
+) -> Result<(RuleSource, Destination), ConfigError> {
+    let source = RuleSource::compile(entry, location)?;
+    let fail = |message: &str| {
+        ConfigError::destination(format!("{location}.destination"), message)
+            .with_text(destination.to_owned(), None)
+    };
+    let parsed = Destination::parse(destination).map_err(|m| fail(&m))?;
+    if !to_other_origins && parsed.is_absolute() {
+        return Err(fail(
+            "a rewrite to another origin is not supported by rules; rewrite to a path on this origin",
+        ));
+    }
+    Ok((source, parsed))
+}
+
 /// A redirect rule: next.config's `{source, destination, permanent | statusCode, has,
 /// missing, locale}`.
 ///
@@ -138,11 +160,7 @@ impl Redirect {
         destination: &str,
         location: &str,
     ) -> Result<Self, ConfigError> {
-        let source = RuleSource::compile(entry, location)?;
-        let destination = Destination::parse(destination).map_err(|message| {
-            ConfigError::destination(format!("{location}.destination"), message)
-                .with_text(destination.to_owned(), None)
-        })?;
+        let (source, destination) = compile_rule(entry, destination, location, true)?;
         Ok(Redirect {
             source,
             destination,
@@ -218,17 +236,7 @@ impl Rewrite {
         destination: &str,
         location: &str,
     ) -> Result<Self, ConfigError> {
-        let source = RuleSource::compile(entry, location)?;
-        let fail = |message: &str| {
-            ConfigError::destination(format!("{location}.destination"), message)
-                .with_text(destination.to_owned(), None)
-        };
-        let parsed = Destination::parse(destination).map_err(|m| fail(&m))?;
-        if parsed.is_absolute() {
-            return Err(fail(
-                "a rewrite to another origin is not supported by rules; rewrite to a path on this origin",
-            ));
-        }
+        let (source, parsed) = compile_rule(entry, destination, location, false)?;
         Ok(Rewrite {
             source,
             destination: parsed,

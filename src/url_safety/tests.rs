@@ -230,31 +230,35 @@ fn rewrites_never_resolve_dot_segments() {
 
 #[test]
 fn only_a_declared_origin_is_local() {
-    let mut settings = Settings::default();
-    // Without declared origins, the request's own origin is local...
-    assert_eq!(
-        local_or_external("http://app.example/x", "app.example", &settings),
-        "local /x"
-    );
-    assert_eq!(
-        local_or_external("http://other.example/x", "app.example", &settings),
-        "external http://other.example/x"
-    );
-    // ...and a relative reference always is, whatever the Host.
-    assert_eq!(
-        local_or_external("x/y", "upstream.example", &settings),
-        "local /x/y"
-    );
-    settings.origins = vec![Url::parse("https://app.example").unwrap()];
+    // (destination, the request's Host, where it goes)
+    let without_declared_origins = [
+        // The request's own origin is local...
+        ("http://app.example/x", "app.example", "local /x"),
+        (
+            "http://other.example/x",
+            "app.example",
+            "external http://other.example/x",
+        ),
+        // ...and a relative reference always is, whatever the Host.
+        ("x/y", "upstream.example", "local /x/y"),
+    ];
     // With declared origins, a client's Host makes nothing local.
-    assert_eq!(
-        local_or_external("http://upstream.example/x", "upstream.example", &settings),
-        "external http://upstream.example/x"
-    );
-    assert_eq!(
-        local_or_external("https://app.example/x", "upstream.example", &settings),
-        "local /x"
-    );
+    let with_declared_origins = [
+        (
+            "http://upstream.example/x",
+            "upstream.example",
+            "external http://upstream.example/x",
+        ),
+        ("https://app.example/x", "upstream.example", "local /x"),
+    ];
+    let mut settings = Settings::default();
+    for (destination, host, expected) in without_declared_origins {
+        assert_eq!(local_or_external(destination, host, &settings), expected);
+    }
+    settings.origins = vec![Url::parse("https://app.example").unwrap()];
+    for (destination, host, expected) in with_declared_origins {
+        assert_eq!(local_or_external(destination, host, &settings), expected);
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //!
 //! - `upstream`: answers every request with `{"ok":true}`.
 //! - `ours`: every request rewritten to `UPSTREAM` (`host:port`) with the same path and
-//!   query, through `ProxyLayer::external`.
+//!   query, through `ProxyLayer::with_external`.
 //! - `bare`: the same forwarding written by hand with hyper-util's pooled client, and the
 //!   same header edits as the layer's (hop-by-hop headers dropped both ways, `Host` set to
 //!   the upstream, `X-Forwarded-For`/`-Host`/`-Proto` set): what the layer is measured
@@ -64,7 +64,7 @@ fn ours(upstream: String) -> Result<Router, Box<dyn std::error::Error>> {
     let origin = format!("http://{upstream}");
     let upstreams = Upstreams::new()
         .allow(&origin)?
-        .timeout(Duration::from_secs(30));
+        .with_timeout(Duration::from_secs(30));
     let proxy = move |req: ProxyRequest| {
         let mut target = format!("{origin}{}", req.path());
         if let Some(query) = req.url().query() {
@@ -75,7 +75,7 @@ fn ours(upstream: String) -> Result<Router, Box<dyn std::error::Error>> {
     };
     // A layer over a `Router` is a service, not a `Router`: nest it as the fallback.
     let layered = ProxyLayer::new(proxy)
-        .external(upstreams)
+        .with_external(upstreams)
         .layer(Router::new());
     Ok(Router::new().fallback_service(layered))
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What an external rewrite costs, in one run, on loopback (issue 23): wrk at 64 connections
 # against the same JSON upstream (`{"ok":true}`) through
-#   - ours: `ProxyLayer::external`, every request rewritten to the upstream;
+#   - ours: `ProxyLayer::with_external`, every request rewritten to the upstream;
 #   - bare: hyper-util's pooled client doing the same forwarding by hand;
 #   - next: Next.js 16.4.6's own external rewrite (`NextResponse.rewrite(new URL(...))` in a
 #     `proxy.js`), `next build` then `next start`.
@@ -164,7 +164,7 @@ rps = defaultdict(dict)
 for line in open(sys.argv[1]):
     round_, variant, value = line.split()
     rps[variant][round_] = float(value)
-names = {"ours": "ours: `ProxyLayer::external`", "bare": "bare hyper-util forwarder",
+names = {"ours": "ours: `ProxyLayer::with_external`", "bare": "bare hyper-util forwarder",
          "next": "Next.js 16.4.6, `proxy.js` rewrite"}
 print("| forwarder | req/s (median) | lowest–highest |")
 print("|---|---|---|")

@@ -12,7 +12,7 @@
 use std::any::Any;
 use std::future::{poll_fn, Future};
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -163,26 +163,26 @@ async fn decide<F: ProxyFn>(
     Ok((decision, span))
 }
 
-/// `future`'s output, or `None` when it runs over `limit`, counted from now. The timer is
-/// set only once the future has to wait: a function that decides at once (most do) needs no
-/// timer entry, nor a runtime with time enabled (`tests/budgets.rs` runs without one; `tests/composition.rs` times a function out).
+/// `future`'s output, or `None` when it runs over `limit`. The timer is set only once the
+/// future has to wait, at its first poll: a function that decides at once (most do) reads
+/// no clock and needs no timer entry, nor a runtime with time enabled (`tests/budgets.rs`
+/// runs without one; `tests/composition.rs` times a function out).
 async fn within<Fut: Future>(limit: Option<Duration>, future: Fut) -> Option<Fut::Output> {
-    let deadline = limit.map(|limit| tokio::time::Instant::now() + limit);
     let mut future = pin!(future);
-    let mut timer = pin!(None::<Sleep>);
+    // Boxed: the timer is large, and most requests never set it, so it should not make the
+    // future of every matched request larger.
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
     poll_fn(|cx| {
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
-        let Some(deadline) = deadline else {
+        let Some(limit) = limit else {
             return Poll::Pending;
         };
-        if timer.is_none() {
-            timer.set(Some(tokio::time::sleep_until(deadline)));
-        }
-        match timer.as_mut().as_pin_mut().map(|timer| timer.poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(None),
-            _ => Poll::Pending,
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
     })
     .await

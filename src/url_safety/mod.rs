@@ -68,13 +68,47 @@ impl Refusal {
 /// dot segment, no `\`), so that `ProxyRequest::url` and the router read the same path.
 /// A refused request is answered `400` (guarded by `tests/fail_closed.rs`).
 pub(crate) fn check_request(uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
-    request_authority(uri, headers)?;
+    if !has_plain_host(uri, headers) {
+        request_authority(uri, headers)?;
+    }
     if uri.path().contains('\\') || has_dot_segment(uri.path()) {
         return Err(Refusal::bad_request(
             "request path has a dot segment or a backslash",
         ));
     }
     Ok(())
+}
+
+/// Whether the request names its authority only by one `Host` that is a lowercase DNS name
+/// (its last label starting with a letter, so not an IPv4 address; no `xn--` label to
+/// decode) with an optional port: the usual request, which [`request_authority`] would
+/// accept, told without its allocations (`plain_hosts_are_valid_authorities` checks the
+/// agreement).
+fn has_plain_host(uri: &Uri, headers: &HeaderMap) -> bool {
+    if uri.authority().is_some() {
+        return false;
+    }
+    let mut hosts = headers.get_all(HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        return false;
+    };
+    let host = host.as_bytes();
+    let (name, port) = match host.iter().rposition(|&b| b == b':') {
+        Some(colon) => (&host[..colon], Some(&host[colon + 1..])),
+        None => (host, None),
+    };
+    let port_ok = port.is_none_or(|port| {
+        std::str::from_utf8(port).is_ok_and(|port| {
+            port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok()
+        })
+    });
+    let last_label = name.rsplit(|&b| b == b'.').next().unwrap_or_default();
+    port_ok
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && last_label.first().is_some_and(u8::is_ascii_lowercase)
+        && !name.windows(4).any(|w| w == b"xn--")
 }
 
 /// The authority a request names: the request target's own (absolute form, or HTTP/2's

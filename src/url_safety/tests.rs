@@ -432,3 +432,51 @@ fn already_routed_reads_the_original_uri_a_router_left() {
         assert_eq!(already_routed(&head), want, "{name}");
     }
 }
+
+#[test]
+fn plain_hosts_are_valid_authorities() {
+    let hosts = [
+        "app.example",
+        "localhost",
+        "localhost:3000",
+        "a-b.c1.example:65535",
+        "x.y.z",
+        "a..b",
+        "a.",
+        ".a",
+        "-a.example",
+        "a.example:65536",
+        "a.example:",
+        "a.example:+1",
+        "1.2.3.4",
+        "1.2.3",
+        "999.1.1.1",
+        "0x1",
+        "a.0x1",
+        "xn--zz.example",
+        "xn--bcher-kva.example",
+        "App.Example",
+        "a_b.example",
+        "[::1]:80",
+        "a b",
+        "a.example:80:80",
+        "",
+    ];
+    for host in hosts {
+        let uri: Uri = "/x".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_str(host).unwrap());
+        if has_plain_host(&uri, &headers) {
+            assert!(
+                request_authority(&uri, &headers).is_ok_and(|a| a.is_some()),
+                "{host:?} taken as plain, but refused by the full parse"
+            );
+        }
+    }
+    // The usual ones take the short way.
+    for host in ["app.example", "localhost:3000"] {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static(host));
+        assert!(has_plain_host(&"/x".parse().unwrap(), &headers), "{host}");
+    }
+}

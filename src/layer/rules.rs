@@ -310,12 +310,8 @@ where
                 return ResponseFuture::ready(after_routing(&request));
             }
         }
-        // When no 404 rewrite can apply to this request (none configured, or none whose
-        // source and conditions match it: the inner service does not change them), the
-        // inner service's own future: no box, no copy (`benches/rules.rs`).
-        let may_rewrite_a_404 = rules.has_not_found_rewrites()
-            && !matches!(rules.next_not_found_rewrite(&request, 0), Ok(None));
-        if !may_rewrite_a_404 {
+        // Without 404 rewrites, the inner service's own future: no box, no copy.
+        if !rules.has_not_found_rewrites() {
             return ResponseFuture::passthrough(ready.call(request));
         }
         let spare = self.inner.clone();

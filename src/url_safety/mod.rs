@@ -79,9 +79,9 @@ pub(crate) fn check_request(uri: &Uri, headers: &HeaderMap) -> Result<(), Refusa
     Ok(())
 }
 
-/// Whether the request names its authority only by one `Host` that is a lowercase DNS name
-/// (its last label starting with a letter, so not an IPv4 address; no `xn--` label to
-/// decode) with an optional port: the usual request, which [`request_authority`] would
+/// Whether the request names its authority only by one `Host` that is a dotted-quad IPv4
+/// address or a lowercase DNS name (its last label starting with a letter, so not a
+/// number; no `xn--` label to decode), with an optional port: the usual request, which [`request_authority`] would
 /// accept, told without its allocations (`plain_hosts_are_valid_authorities` checks the
 /// agreement).
 fn has_plain_host(uri: &Uri, headers: &HeaderMap) -> bool {
@@ -102,11 +102,15 @@ fn has_plain_host(uri: &Uri, headers: &HeaderMap) -> bool {
             port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok()
         })
     });
+    if !port_ok {
+        return false;
+    }
+    if std::str::from_utf8(name).is_ok_and(|name| name.parse::<std::net::Ipv4Addr>().is_ok()) {
+        return true;
+    }
     let last_label = name.rsplit(|&b| b == b'.').next().unwrap_or_default();
-    port_ok
-        && name
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    name.iter()
+        .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && last_label.first().is_some_and(u8::is_ascii_lowercase)
         && !name.windows(4).any(|w| w == b"xn--")
 }

@@ -474,7 +474,7 @@ fn plain_hosts_are_valid_authorities() {
         }
     }
     // The usual ones take the short way.
-    for host in ["app.example", "localhost:3000"] {
+    for host in ["app.example", "localhost:3000", "127.0.0.1:3000"] {
         let mut headers = HeaderMap::new();
         headers.insert(HOST, HeaderValue::from_static(host));
         assert!(has_plain_host(&"/x".parse().unwrap(), &headers), "{host}");

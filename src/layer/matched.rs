@@ -36,7 +36,6 @@ use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
 use crate::response::{error_response, internal_error, CacheMarks, ProxyResponse};
-use crate::settings::Settings;
 
 /// What a matched request needs besides its head: the service that was polled ready, the
 /// function and what the matcher captured.
@@ -85,7 +84,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
             }
             let deciding = match decide(&function, request, &head, settings.timeout) {
                 Ok(deciding) => deciding,
-                Err(response) => return Ok(response),
+                Err(panic) => return Ok(panicked(&head.parts, &*panic)),
             };
             #[cfg_attr(not(feature = "external"), allow(unused_variables))]
             let (decision, span) = match deciding.await {
@@ -137,14 +136,14 @@ impl<S, F: ProxyFn> Matched<S, F> {
     }
 }
 
-/// Starts the function on `request`: the future of its decision, or the response that
-/// replaces it when the function panicked before it returned a future (500).
+/// Starts the function on `request`: the future of its decision, or the panic of a function
+/// that panicked before it returned a future.
 fn decide<F: ProxyFn>(
     function: &F,
     request: ProxyRequest,
     head: &Head,
     limit: Option<Duration>,
-) -> Result<Deciding<F::Future>, Response> {
+) -> Result<Deciding<F::Future>, Box<dyn Any + Send>> {
     // A span only when a subscriber wants one: building even a disabled one costs, with
     // `tracing`'s `log` feature on (axum's default `tower-log` turns it on).
     let span = if tracing::level_enabled!(tracing::Level::INFO) {
@@ -165,7 +164,7 @@ fn decide<F: ProxyFn>(
             limit,
             timer: None,
         }),
-        Err(panic) => Err(panicked(&head.parts, &*panic)),
+        Err(panic) => Err(panic),
     }
 }
 
@@ -321,6 +320,7 @@ fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Opti
 mod tests {
     use super::*;
     use crate::body_mode::Streamed;
+    use crate::settings::Settings;
 
     async fn next(_request: ProxyRequest) -> ProxyResponse {
         ProxyResponse::next()

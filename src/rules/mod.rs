@@ -73,8 +73,12 @@
 //!   rule applies at most once per phase, so a chain cannot loop forever, but a long one
 //!   still stops): the 11th answers 500 and logs the chain.
 //! - **Cost**: a layer without rules is the plain [`ProxyService`](crate::ProxyService).
-//!   With rules, every request takes the rules path: its response futures are boxed and
-//!   each rule's source is tested in turn, so the cost grows with the number of rules.
+//!   With rules, each phase's sources are one automaton, built once: a request that no
+//!   rule of a phase can match costs one pass over its path for that phase, and only the
+//!   rules the pass cannot rule out are tested one by one. The response future is boxed
+//!   only when the inner service answered 404 and an `afterFiles` / `fallback` rewrite may
+//!   apply; when one may (a catch-all `fallback` always may), the request's head is kept
+//!   for that second call.
 //!
 //! [`ProxyLayer::with_request_body`]: crate::ProxyLayer::with_request_body
 

@@ -34,7 +34,9 @@ impl Rules {
                 ));
             }
         }
-        if let Some(target) = self.trailing_slash.redirect(path) {
+        if let Some(target) = self.trailing_slash.redirect(path)
+            && self.under_base_path(path)
+        {
             let skipped = self
                 .skip_trailing_slash
                 .as_ref()
@@ -72,6 +74,14 @@ impl Rules {
             Ok(headers) => BeforeProxy::Continue(headers),
             Err(rule) => BeforeProxy::Respond(undecided(request, rule)),
         }
+    }
+
+    /// Whether `path` is the base path or under it (always, without a base path).
+    fn under_base_path(&self, path: &str) -> bool {
+        self.base_path.as_deref().is_none_or(|base| {
+            path.strip_prefix(base)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
     }
 
     /// The headers rules' headers for a request, later rules winning for a key; `Err` with

@@ -70,6 +70,8 @@ struct ConfigFields {
     skip_trailing_slash_redirect: bool,
     #[serde(default, deserialize_with = "present")]
     i18n: Option<Object<I18nFields>>,
+    #[serde(default, deserialize_with = "present")]
+    base_path: Option<String>,
 }
 
 /// The keys every rule shares.
@@ -83,9 +85,9 @@ struct RedirectFields {
     missing: Vec<Condition>,
     #[serde(default, deserialize_with = "only_false")]
     locale: Option<bool>,
-    // Read to refuse anything but `false`; there is no base path to apply.
-    #[serde(default, rename = "basePath", deserialize_with = "only_false")]
-    _base_path: Option<bool>,
+    // `false`: the config's `basePath` is not put in front of this rule.
+    #[serde(default, deserialize_with = "only_false")]
+    base_path: Option<bool>,
     destination: String,
     #[serde(default, deserialize_with = "present")]
     permanent: Option<bool>,
@@ -103,9 +105,9 @@ struct RewriteFields {
     missing: Vec<Condition>,
     #[serde(default, deserialize_with = "only_false")]
     locale: Option<bool>,
-    // Read to refuse anything but `false`; there is no base path to apply.
-    #[serde(default, rename = "basePath", deserialize_with = "only_false")]
-    _base_path: Option<bool>,
+    // `false`: the config's `basePath` is not put in front of this rule.
+    #[serde(default, deserialize_with = "only_false")]
+    base_path: Option<bool>,
     destination: String,
 }
 
@@ -119,9 +121,9 @@ struct HeaderFields {
     missing: Vec<Condition>,
     #[serde(default, deserialize_with = "only_false")]
     locale: Option<bool>,
-    // Read to refuse anything but `false`; there is no base path to apply.
-    #[serde(default, rename = "basePath", deserialize_with = "only_false")]
-    _base_path: Option<bool>,
+    // `false`: the config's `basePath` is not put in front of this rule.
+    #[serde(default, deserialize_with = "only_false")]
+    base_path: Option<bool>,
     headers: Vec<Object<HeaderPair>>,
 }
 
@@ -200,8 +202,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
-/// `locale` and `basePath`: Next.js allows only `false` (or no key); there is neither a base
-/// path nor a locale prefix to keep here.
+/// A rule's `locale` and `basePath`: Next.js allows only `false` (or no key).
 fn only_false<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
     match bool::deserialize(deserializer)? {
         false => Ok(Some(false)),
@@ -228,16 +229,33 @@ impl RulesConfig {
     pub(super) fn compile(self) -> Result<Rules, ConfigError> {
         let c = self.fields;
         let mut rules = Rules::new();
+        let base = match &c.base_path {
+            Some(path) => {
+                check_base_path(path)?;
+                if c.i18n.is_some() {
+                    return Err(ConfigError::schema(
+                        "basePath",
+                        "basePath together with i18n is not supported yet; use one of them",
+                    ));
+                }
+                rules.base_path = Some(path.clone());
+                BasePath(path.as_str())
+            }
+            None => BasePath(""),
+        };
         for (i, Object(h)) in c.headers.into_iter().enumerate() {
             let place = format!("headers[{i}]");
-            let entry = entry(h.source, h.has, h.missing, h.locale);
+            let source = base.source(h.source, h.base_path);
+            let entry = entry(source, h.has, h.missing, h.locale);
             let pairs = h.headers.into_iter().map(|Object(p)| (p.key, p.value));
             rules = rules.header(HeaderRule::compile(entry, pairs.collect(), &place)?);
         }
         for (i, Object(r)) in c.redirects.into_iter().enumerate() {
             let place = format!("redirects[{i}]");
-            let entry = entry(r.source, r.has, r.missing, r.locale);
-            let rule = Redirect::compile(entry, &r.destination, &place)?;
+            let destination = base.destination(r.destination, r.base_path);
+            let source = base.source(r.source, r.base_path);
+            let entry = entry(source, r.has, r.missing, r.locale);
+            let rule = Redirect::compile(entry, &destination, &place)?;
             rules = rules.redirect(match (r.status_code, r.permanent) {
                 (Some(status), _) => rule.status(status),
                 (None, Some(true)) => rule.permanent(),
@@ -263,8 +281,18 @@ impl RulesConfig {
         for (prefix, phase, list) in lists {
             for (i, Object(r)) in list.into_iter().enumerate() {
                 let place = format!("{prefix}[{i}]");
-                let entry = entry(r.source, r.has, r.missing, r.locale);
-                let rule = Rewrite::compile(entry, &r.destination, &place)?;
+                if !base.0.is_empty() && r.base_path == Some(false) {
+                    // Next.js: "rewrites urls outside of the basePath" is an error for
+                    // a destination on this origin, and rules rewrite to no other.
+                    return Err(ConfigError::schema(
+                        format!("{place}.basePath"),
+                        "a rewrite with basePath: false would rewrite outside the base path",
+                    ));
+                }
+                let destination = base.destination(r.destination, r.base_path);
+                let source = base.source(r.source, r.base_path);
+                let entry = entry(source, r.has, r.missing, r.locale);
+                let rule = Rewrite::compile(entry, &destination, &place)?;
                 rules = match phase {
                     Phase::Before => rules.rewrite_before(rule),
                     Phase::After => rules.rewrite_after(rule),
@@ -287,6 +315,49 @@ impl RulesConfig {
         }
         Ok(rules)
     }
+}
+
+/// next.config's `basePath` as it is put in front of the rules (`processRoutes` in
+/// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`): before the source and
+/// before a destination on this origin, unless the rule says `basePath: false`; a source or
+/// destination of `/` becomes the base path itself. Empty without a base path.
+struct BasePath<'a>(&'a str);
+
+impl BasePath<'_> {
+    fn source(&self, source: String, flag: Option<bool>) -> String {
+        if self.0.is_empty() || flag == Some(false) {
+            return source;
+        }
+        let rest = if source == "/" { "" } else { source.as_str() };
+        format!("{}{rest}", self.0)
+    }
+
+    fn destination(&self, destination: String, flag: Option<bool>) -> String {
+        // Next.js: a destination not starting with `/` is external and keeps its own path.
+        if !destination.starts_with('/') {
+            return destination;
+        }
+        self.source(destination, flag)
+    }
+}
+
+/// Next.js's checks of `basePath` (`packages/next/src/server/config.ts`): it starts with
+/// `/` and does not end with one; and, here, it is a plain path a source can start with.
+fn check_base_path(path: &str) -> Result<(), ConfigError> {
+    let fail = |message: &str| {
+        Err(ConfigError::schema("basePath", message).with_text(path.to_owned(), None))
+    };
+    if !path.starts_with('/') {
+        return fail("basePath must start with \"/\"");
+    }
+    if path.ends_with('/') {
+        return fail("basePath must not end with \"/\" (write \"/docs\", not \"/docs/\")");
+    }
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/-._~".contains(c);
+    if !path.chars().all(plain) || path.contains("//") {
+        return fail("basePath must be a plain path: letters, digits, `-`, `.`, `_`, `~` and `/`");
+    }
+    Ok(())
 }
 
 enum Phase {

@@ -152,6 +152,9 @@ pub struct Rules {
     skip_trailing_slash: Option<Matcher>,
     normalize_url: bool,
     locales: Option<Locales>,
+    /// next.config's `basePath`, already put in front of the rules' sources and
+    /// destinations by [`RulesConfig`].
+    base_path: Option<String>,
     /// One prefilter per phase, built by [`prepare`](Self::prepare).
     filters: Filters,
 }
@@ -252,6 +255,33 @@ impl Rules {
     pub fn i18n(mut self, locales: Locales) -> Self {
         self.locales = Some(locales);
         self
+    }
+
+    /// next.config's `basePath`, when the rules were read from a config that has one.
+    ///
+    /// Next.js puts it in front of every rule's source and of every destination on this
+    /// origin, unless the rule says `basePath: false` (`processRoutes` in vercel/next.js
+    /// `packages/next/src/lib/load-custom-routes.ts`); [`RulesConfig`] does the same when
+    /// it compiles, so a request outside the base path matches only `basePath: false`
+    /// rules, and the trailing-slash redirect is made only under the base path (where
+    /// Next.js's own trailing-slash redirects are). Rules built in code are written with
+    /// their full paths. A layer that knows a base path of its own should take this one.
+    ///
+    /// ```
+    /// use tower_proxy_fn::rules::Rules;
+    ///
+    /// # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
+    /// let rules = Rules::from_json(r#"{
+    ///     "basePath": "/docs",
+    ///     "redirects": [{"source": "/old", "destination": "/new", "permanent": true}]
+    /// }"#)?;
+    /// assert_eq!(rules.base_path(), Some("/docs"));
+    /// assert!(Rules::from_json(r#"{"basePath": "/docs/"}"#).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn base_path(&self) -> Option<&str> {
+        self.base_path.as_deref()
     }
 
     /// The locales given with [`i18n`](Self::i18n).

@@ -309,6 +309,14 @@ where
                 return RewriteFuture::ready(after_routing(&request));
             }
         }
+        // With declared routes, the 404 rewrites are decided here, before the inner service
+        // runs (`Rules::with_routes`).
+        if let Err(response) = rules.apply_file_system_order(&mut request, &mut hops) {
+            return RewriteFuture::ready(response);
+        }
+        if routed && hops.moved() {
+            return RewriteFuture::ready(after_routing(&request));
+        }
         // No 404 rewrite can match (one pass of the phase's prefilter): the inner service's
         // own future, no copy of the request.
         if !rules.may_rewrite_not_found(&request) {

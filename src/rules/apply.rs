@@ -153,6 +153,41 @@ impl Rules {
         Ok(())
     }
 
+    /// With declared routes, the `afterFiles` and `fallback` rewrites in Next.js's
+    /// file-system order, before the inner service runs: a static route serving the path
+    /// ends it; else the `afterFiles` rewrites, then (if no route serves the path yet)
+    /// the `fallback` ones, each on the current path, a route serving a rewritten path
+    /// ending the search. `resolve-routes.ts` runs the `afterFiles` and `fallback`
+    /// rewrites with `check: true` (a served path ends the search) and tries the dynamic
+    /// routes between the two phases. Nothing to do without declared routes.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn apply_file_system_order<B>(
+        &self,
+        request: &mut Request<B>,
+        hops: &mut RewriteHops,
+    ) -> Result<(), Response> {
+        let Some(routes) = &self.routes else {
+            return Ok(());
+        };
+        if routes.serves_static(request.uri().path()) {
+            return Ok(());
+        }
+        let after = self.after.len();
+        let mut from = 0;
+        while let Some((next, target, rule)) = self.next_not_found_rewrite(request, from)? {
+            // The dynamic routes come between the two phases.
+            if next > after && from <= after && routes.serves_dynamic(request.uri().path()) {
+                return Ok(());
+            }
+            hops.rewrite(request, &target, rule)?;
+            if routes.serves(request.uri().path()) {
+                return Ok(());
+            }
+            from = next;
+        }
+        Ok(())
+    }
+
     /// The next `afterFiles` / `fallback` rewrite at or after `from` (an index over both
     /// lists) that matches, with the index after it; `Err` with the answer when a rule
     /// cannot be decided.

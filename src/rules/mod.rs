@@ -92,6 +92,7 @@ pub(crate) mod destination;
 mod filter;
 mod i18n;
 mod normalize;
+mod routes;
 mod rule;
 
 use std::sync::Arc;
@@ -155,6 +156,8 @@ pub struct Rules {
     /// next.config's `basePath`, already put in front of the rules' sources and
     /// destinations by [`RulesConfig`].
     base_path: Option<String>,
+    /// The app's routes, when declared: the rewrites then run in Next.js's file-system order.
+    routes: Option<routes::Routes>,
     /// One prefilter per phase, built by [`prepare`](Self::prepare).
     filters: Filters,
 }
@@ -226,6 +229,42 @@ impl Rules {
     pub fn rewrite_fallback(mut self, rule: Rewrite) -> Self {
         self.fallback.push(rule);
         self
+    }
+
+    /// Declares the app's routes, in axum's path syntax (`/about`, `/blog/{slug}`,
+    /// `/docs/{*rest}`), so that the rewrites run in Next.js's file-system order
+    /// (`resolve-routes.ts` in vercel/next.js `packages/next/src/server/lib/router-utils/`):
+    /// `beforeFiles` rewrites, static routes, `afterFiles` rewrites, dynamic routes,
+    /// `fallback` rewrites. A route without parameters is static, one with `{param}` or
+    /// `{*rest}` dynamic; after each `afterFiles` or `fallback` rewrite, a route serving the
+    /// new path ends the search.
+    ///
+    /// The decision is made before the inner service runs, so it runs once and its handler
+    /// only sees the final path. Without declared routes, `afterFiles` and `fallback` are
+    /// tried when the inner service answers 404 (see the [module docs](self)), where a
+    /// dynamic route shadows every `afterFiles` rewrite.
+    ///
+    /// A route that is not a path, or a parameter that is not a whole segment, is a
+    /// [`ConfigError`] naming `routes[i]`.
+    ///
+    /// ```
+    /// use tower_proxy_fn::rules::{Rewrite, Rules};
+    ///
+    /// # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
+    /// let rules = Rules::new()
+    ///     .rewrite_after(Rewrite::new("/promo", "/about")?)
+    ///     .with_routes(["/about", "/{slug}", "/docs/{*rest}"])?;
+    /// # let _ = rules;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_routes<I>(mut self, routes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.routes = Some(routes::Routes::parse(routes)?);
+        Ok(self)
     }
 
     /// The trailing-slash policy (default [`TrailingSlash::Keep`]).
@@ -331,9 +370,10 @@ impl Rules {
         !self.before.is_empty()
     }
 
-    /// Whether a 404 from the inner service may be retried under a rewrite.
+    /// Whether a 404 from the inner service may be retried under a rewrite (never with
+    /// declared routes: the rewrites are decided before the inner service runs).
     pub(crate) fn has_not_found_rewrites(&self) -> bool {
-        !self.after.is_empty() || !self.fallback.is_empty()
+        self.routes.is_none() && (!self.after.is_empty() || !self.fallback.is_empty())
     }
 
     /// Whether an `afterFiles` or `fallback` rewrite may match this request: `false` only

@@ -2,7 +2,8 @@
 //! rewrites, static routes, `afterFiles` rewrites, dynamic routes (`{param}`, catch-alls),
 //! `fallback` rewrites (vercel/next.js `packages/next/src/server/lib/router-utils/
 //! resolve-routes.ts`). Over `oneshot` and a real server; the inner service runs once per
-//! request, on the final path.
+//! request, on the final path. The expected answers are Next.js 16.4.6's, recorded from the
+//! same routes and rewrites (`the_cases_are_what_nextjs_answers`).
 
 mod common;
 
@@ -20,7 +21,10 @@ use tower_proxy_fn::{ProxyLayer, ProxyRequest, ProxyResponse};
 
 const RULES: &str = r#"{
     "rewrites": {
-        "beforeFiles": [{"source": "/docs/old", "destination": "/about"}],
+        "beforeFiles": [
+            {"source": "/docs/old", "destination": "/about"},
+            {"source": "/to-hello", "destination": "/hello"}
+        ],
         "afterFiles": [
             {"source": "/about", "destination": "/docs/shadowed"},
             {"source": "/hello", "destination": "/docs/from-after"},
@@ -71,6 +75,9 @@ fn app(calls: Arc<AtomicUsize>) -> RulesService<Router, fn(ProxyRequest) -> Next
 const CASES: &[(&str, u16, &str)] = &[
     // beforeFiles runs before the routes: the catch-all does not see `/docs/old`.
     ("/docs/old", 200, "about"),
+    // A beforeFiles rewrite to a path only a dynamic route serves does not end there: the
+    // afterFiles rewrite of `/hello` still applies (as Next.js answered).
+    ("/to-hello", 200, "docs from-after"),
     // A static route beats an afterFiles rewrite of the same path.
     ("/about", 200, "about"),
     // An afterFiles rewrite beats the dynamic route `/{slug}`...
@@ -153,4 +160,22 @@ fn a_bad_route_is_a_config_error() {
         .with_routes(["/ok", "/{*rest}/more"])
         .unwrap_err();
     assert_eq!(error.location(), "routes[1]");
+}
+
+/// What Next.js 16.4.6 answered for the same routes and rewrites
+/// (`tests/fixtures/file-system-order/`, recorded by its `record.sh`).
+const RECORDING: &str = include_str!("fixtures/file-system-order/recording.json");
+
+#[test]
+fn the_cases_are_what_nextjs_answers() {
+    let recording: serde_json::Value = serde_json::from_str(RECORDING).unwrap();
+    assert_eq!(recording["next"], "16.4.6");
+    let answers = recording["answers"].as_object().unwrap();
+    assert_eq!(answers.len(), CASES.len(), "every case is recorded");
+    for &(path, status, body) in CASES {
+        let answer = &answers[path];
+        assert_eq!(answer["status"], status, "{path}");
+        let page = answer["page"].as_str().unwrap_or("");
+        assert_eq!(page, body, "{path}");
+    }
 }

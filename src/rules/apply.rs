@@ -157,9 +157,10 @@ impl Rules {
     /// file-system order, before the inner service runs: a static route serving the path
     /// ends it; else the `afterFiles` rewrites, then (if no route serves the path yet)
     /// the `fallback` ones, each on the current path, a route serving a rewritten path
-    /// ending the search. `resolve-routes.ts` runs the `afterFiles` and `fallback`
-    /// rewrites with `check: true` (a served path ends the search) and tries the dynamic
-    /// routes between the two phases. Nothing to do without declared routes.
+    /// ending the search. `resolve-routes.ts` checks the static routes before the
+    /// `afterFiles` rewrites (`check_fs`) and the dynamic ones after them, and every rewrite
+    /// is `check: true` there (a served path ends the search). Nothing to do without
+    /// declared routes.
     #[allow(clippy::result_large_err)]
     pub(crate) fn apply_file_system_order<B>(
         &self,
@@ -169,6 +170,9 @@ impl Rules {
         let Some(routes) = &self.routes else {
             return Ok(());
         };
+        // A `beforeFiles` rewrite to a path only a dynamic route serves still goes through
+        // the `afterFiles` rewrites, as recorded from Next.js (`/to-hello` in
+        // `tests/file_system_order.rs`).
         if routes.serves_static(request.uri().path()) {
             return Ok(());
         }

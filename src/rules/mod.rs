@@ -68,7 +68,10 @@
 //!   until one answer is not a 404 (or the rules run out: the last 404 stands). That needs
 //!   the request body a second time, so it happens only when the body is empty (`GET` without
 //!   a body, `Content-Length: 0`) or was read by [`ProxyLayer::with_request_body`]; otherwise the
-//!   404 stands.
+//!   404 stands. With the app's routes declared ([`Rules::with_routes`]), the order is
+//!   Next.js's file-system order instead, decided before the inner service runs: a static
+//!   route beats an `afterFiles` rewrite, an `afterFiles` rewrite beats a dynamic route, a
+//!   dynamic route beats a `fallback` rewrite; the inner service runs once.
 //! - **Rewrite chains** are bounded: a request takes at most 10 rewrites from rules (each
 //!   rule applies at most once per phase, so a chain cannot loop forever, but a long one
 //!   still stops): the 11th answers 500 and logs the chain.

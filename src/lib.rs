@@ -101,7 +101,9 @@ mod url_safety;
 
 pub use background::BackgroundTasks;
 pub use config_error::ConfigError;
-pub use function::{IntoProxyResponse, ProxyFn};
+/// The future of a proxy function that takes extractors.
+pub use function::ExtractingFuture;
+pub use function::{IntoProxyResponse, ProxyFn, ProxyHandler, WithState};
 pub use layer::body_mode;
 pub use layer::{ProxyLayer, ProxyService};
 

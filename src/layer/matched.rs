@@ -61,7 +61,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
     {
         let Matched {
             mut inner,
-            function,
+            mut function,
             settings,
             captured,
         } = self;
@@ -70,6 +70,17 @@ impl<S, F: ProxyFn> Matched<S, F> {
             Ok(read) => read,
             Err(response) => return Ok(response),
         };
+        // Extractors run on the head before it is shared (`ProxyFn::prepare`), under the
+        // function's panic guard and time limit (`tests/state_extractors.rs`).
+        if F::PREPARES {
+            let prepared = AssertUnwindSafe(function.prepare(&mut parts)).catch_unwind();
+            match within(settings.timeout, prepared).await {
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(rejection))) => return Ok(rejection),
+                Some(Err(panic)) => return Ok(panicked(&parts, &*panic)),
+                None => return Ok(timed_out(&None)),
+            }
+        }
         let head = Head::new(parts, Arc::clone(&settings));
         let mut request = ProxyRequest::new(Arc::clone(&head), captured);
         if let Some(bytes) = bytes {

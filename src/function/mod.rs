@@ -1,10 +1,19 @@
 //! The proxy function: what the layer calls for a matched request.
+//!
+//! - `mod.rs`: [`ProxyFn`], what the layer runs, and [`IntoProxyResponse`];
+//! - `extract.rs`: [`ProxyHandler`], functions that take axum extractors and the app's
+//!   state before the request.
+
+mod extract;
 
 use std::future::Future;
 
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
 
 use crate::{ProxyRequest, ProxyResponse};
+
+pub use extract::{ExtractingFuture, ProxyHandler, WithState};
 
 /// An async function from [`ProxyRequest`] to a [`ProxyResponse`] (or a `Result` of one).
 ///
@@ -32,6 +41,21 @@ pub trait ProxyFn: Clone + Send + Sync + 'static {
 
     /// Runs the function on one request.
     fn call(&self, request: ProxyRequest) -> Self::Future;
+
+    /// Whether the layer should call [`prepare`](Self::prepare) before building the
+    /// request; a constant, so that a plain function's path has no trace of it.
+    #[doc(hidden)]
+    const PREPARES: bool = false;
+
+    /// Work on the request head while the layer still owns it, before [`call`](Self::call)
+    /// on this same value: extractors run here on the real head, without a copy, and what
+    /// they change reaches the inner service as in axum's `from_fn`. An `Err` is the
+    /// response. Called only when [`PREPARES`](Self::PREPARES) is set.
+    #[doc(hidden)]
+    fn prepare(&mut self, parts: &mut Parts) -> impl Future<Output = Result<(), Response>> + Send {
+        let _ = parts;
+        std::future::ready(Ok(()))
+    }
 }
 
 impl<F, Fut> ProxyFn for F

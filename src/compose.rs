@@ -282,6 +282,7 @@ impl ProxyResponse {
             (Some(more), Some(mut later_more)) => {
                 more.request_headers.append(&mut later_more.request_headers);
                 more.cookies.append(&mut later_more.cookies);
+                more.hooks.append(&mut later_more.hooks);
                 more.extensions
                     .extend(std::mem::take(&mut later_more.extensions));
                 more.invalid = more.invalid.take().or(later_more.invalid.take());

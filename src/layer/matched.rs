@@ -97,9 +97,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
                 drop(span);
                 extras.mark_for_caches(marks);
                 let response = inner.call(Request::from_parts(parts, body)).await?;
-                let mut response = response.map(Body::new);
-                extras.apply(response.headers_mut());
-                Ok(response)
+                Ok(extras.apply_to(response.map(Body::new)))
             }
             Step::Respond(mut response) => {
                 if let Some(marks) = marks {

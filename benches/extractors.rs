@@ -76,6 +76,18 @@ fn extractors(c: &mut Criterion) {
         token: Arc::from("t0k3n"),
     };
     let mut proxied = ProxyLayer::with_state(app.clone(), ours).layer(bare());
+    let captured = app.clone();
+    let mut plain = ProxyLayer::new(move |req: ProxyRequest| {
+        let app = captured.clone();
+        async move {
+            let jar = CookieJar::from_headers(req.headers());
+            match jar.get("session") {
+                Some(cookie) if cookie.value() == &*app.token => ProxyResponse::next(),
+                _ => ProxyResponse::redirect("/login"),
+            }
+        }
+    })
+    .layer(bare());
     let mut by_hand = from_fn_with_state(app, theirs).layer(bare());
 
     const ROUNDS: usize = 1000;
@@ -104,6 +116,9 @@ fn extractors(c: &mut Criterion) {
     let mut group = c.benchmark_group("extractors");
     group.bench_function("ProxyLayer::with_state, State + CookieJar", |b| {
         b.iter(|| one(&mut proxied))
+    });
+    group.bench_function("ProxyLayer::new, the same job without extractors", |b| {
+        b.iter(|| one(&mut plain))
     });
     group.bench_function("from_fn_with_state, State + CookieJar", |b| {
         b.iter(|| one(&mut by_hand))

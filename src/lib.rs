@@ -59,6 +59,8 @@
 //! - [Where to mount the layer](guide::mounting), and why `Router::with_state` comes first.
 //! - [What each outcome does](guide::outcomes): header edits, cookies, cache marks,
 //!   failures, composition.
+//! - [Axum's State and extractors in the proxy function, and the response on its way
+//!   back](guide::axum).
 //! - [The matcher](matcher), [next.config rules](rules), [client IP, user agent and
 //!   geolocation](context), external rewrites (the `external` module, feature `external`),
 //!   [`testing`].

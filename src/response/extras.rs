@@ -9,7 +9,7 @@ use http::request::Parts;
 use http::{Extensions, HeaderMap};
 
 use super::cache_marks::CacheMarks;
-use super::hook::{run_hooks, ResponseHook};
+use super::hook::{run_hooks, HookPanicked, ResponseHook};
 
 /// One edit of a header map, as a decision asks for it: on the request the inner service
 /// gets ([`ProxyResponse::request_header`](crate::ProxyResponse::request_header) and its
@@ -205,7 +205,7 @@ impl ResponseExtras {
         let (mut head, body) = response.into_parts();
         match self.apply_to_head(&mut head) {
             Ok(()) => Response::from_parts(head, body),
-            Err(failed) => failed,
+            Err(failed) => failed.into_response(),
         }
     }
 
@@ -213,7 +213,7 @@ impl ResponseExtras {
     pub(crate) fn apply_to_head(
         mut self,
         head: &mut http::response::Parts,
-    ) -> Result<(), Response> {
+    ) -> Result<(), HookPanicked> {
         if let Some(more) = &mut self.cookies {
             run_hooks(std::mem::take(&mut more.hooks), head)?;
         }

@@ -57,19 +57,30 @@ impl ProxyResponse {
     }
 }
 
-/// Runs `hooks` on the response head, last added first. `Err` is the `500` that replaces the
-/// response when one panics.
-pub(crate) fn run_hooks(hooks: Vec<ResponseHook>, head: &mut Parts) -> Result<(), Response> {
+/// A hook panicked (and the panic was logged): the response is replaced by a `500`.
+#[derive(Debug)]
+pub(crate) struct HookPanicked;
+
+impl HookPanicked {
+    /// The `500` that replaces the response.
+    pub(crate) fn into_response(self) -> Response {
+        internal_error()
+    }
+}
+
+/// Runs `hooks` on the response head, last added first, up to the first that panics.
+pub(crate) fn run_hooks(hooks: Vec<ResponseHook>, head: &mut Parts) -> Result<(), HookPanicked> {
     for hook in hooks.into_iter().rev() {
         if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| hook(head))) {
-            return Err(hook_panicked(&*panic, head));
+            hook_panicked(&*panic, head);
+            return Err(HookPanicked);
         }
     }
     Ok(())
 }
 
 #[cold]
-fn hook_panicked(panic: &(dyn Any + Send), head: &Parts) -> Response {
+fn hook_panicked(panic: &(dyn Any + Send), head: &Parts) {
     let message = panic
         .downcast_ref::<&str>()
         .copied()
@@ -80,5 +91,4 @@ fn hook_panicked(panic: &(dyn Any + Send), head: &Parts) -> Response {
         panic = message,
         "a response hook of the proxy function panicked: 500"
     );
-    internal_error()
 }

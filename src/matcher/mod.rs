@@ -173,6 +173,21 @@ impl Matcher {
         Self::from_entries(entries)
     }
 
+    /// The matcher under a base path: each entry behind it (see
+    /// `CompiledEntry::under_base_path`); `any` becomes every path under it. A path outside
+    /// the base path matches nothing.
+    pub(crate) fn under_base_path(&self, base: &str) -> Self {
+        let everything;
+        let entries: &[CompiledEntry] = if self.inner.any {
+            everything = [CompiledEntry::compile(&MatcherEntry::new("/:path*"), "matcher")
+                .expect("a literal source compiles")];
+            &everything
+        } else {
+            &self.inner.entries
+        };
+        Self::from_entries(entries.iter().flat_map(|e| e.under_base_path(base)).collect())
+    }
+
     /// A matcher that matches every request (a config with no `matcher` key).
     pub fn any() -> Self {
         Matcher {

@@ -68,7 +68,8 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
         // `ProxyRequest::next_url` takes the locale off the path with them.
         self.settings.next_config.locales = rules.locales().cloned();
         if let (Some(locales), Some(matcher)) = (rules.locales(), &self.settings.matcher) {
-            self.settings.matcher = Some(matcher.localized(&locales.source_group()));
+            self.settings.matcher =
+                Some(matcher.localized(&locales.source_group(), &locales.rule_group()));
         }
         RulesLayer {
             proxy: self,

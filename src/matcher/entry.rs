@@ -62,11 +62,21 @@ impl CompiledEntry {
     /// source (`/` alone adds nothing after the locale), as Next.js's `getMiddlewareMatchers`
     /// does with i18n; `None` for a `locale: false` entry or a prefixed source that does not
     /// compile. The source shown in logs stays the one written.
-    pub(crate) fn localized(&self, group: &str) -> Option<Self> {
+    ///
+    /// `/` takes `root_group` (the configured locales) instead: Next.js tests its matcher on
+    /// the locale-prefixed path (`/en/about` for `/about`), so its `/:nextInternalLocale(..)`
+    /// sees one segment only for `/`, `/en`, `/fr`; ours tests the path as sent, where any
+    /// segment would make `/` select `/about` (recorded in the i18n scenario app, `x-m: root`;
+    /// `tests/i18n.rs`).
+    pub(crate) fn localized(&self, group: &str, root_group: &str) -> Option<Self> {
         if self.locale_false {
             return None;
         }
-        let rest = if self.source == "/" { "" } else { &self.source };
+        let (group, rest) = if self.source == "/" {
+            (root_group, "")
+        } else {
+            (group, self.source.as_str())
+        };
         let base = &self.base_path;
         let path = compile_source(&format!("{base}/:nextInternalLocale{group}{rest}"), "").ok()?;
         Some(CompiledEntry {

@@ -160,15 +160,16 @@ impl Matcher {
     }
 
     /// The matcher with every entry that is not `locale: false` also matching under a
-    /// locale prefix (`group` is `(en|fr|...)`); `any` stays `any`.
-    pub(crate) fn localized(&self, group: &str) -> Self {
+    /// locale prefix (`group`; `root_group` for the source `/`, see
+    /// `CompiledEntry::localized`); `any` stays `any`.
+    pub(crate) fn localized(&self, group: &str, root_group: &str) -> Self {
         if self.inner.any {
             return self.clone();
         }
         let mut entries = Vec::with_capacity(self.inner.entries.len() * 2);
         for entry in &self.inner.entries {
             entries.push(entry.clone());
-            entries.extend(entry.localized(group));
+            entries.extend(entry.localized(group, root_group));
         }
         Self::from_entries(entries)
     }

@@ -94,7 +94,7 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
             params.set("first", &first);
             let tags = url.search_params().get_all("tag").join(",");
             let has_drop = url.search_params().has("drop").to_string();
-            return ProxyResponse::rewrite(url.to_string())
+            return ProxyResponse::rewrite(&url)
                 .header("x-tags", tags)
                 .header("x-has-drop", has_drop)
                 .header("x-search", url.search())
@@ -105,7 +105,7 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
             let mut url = request.next_url();
             url.set_pathname("/redirected");
             url.search_params_mut().set("from", path);
-            return ProxyResponse::redirect(url.to_string());
+            return ProxyResponse::redirect(&url);
         }
         _ => {}
     }
@@ -185,14 +185,14 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
         let mut url = request.next_url();
         url.set_pathname("/api/echo/search");
         url.search_params_mut().set("from", "proxy");
-        return ProxyResponse::rewrite(url.to_string());
+        return ProxyResponse::rewrite(&url);
     }
 
     if path == "/old-blog" {
         let mut url = request.next_url();
         url.set_pathname("/blog");
         return ProxyResponse::redirect_with_status(
-            url.to_string(),
+            url,
             RedirectStatus::MovedPermanently,
         );
     }
@@ -294,7 +294,7 @@ async fn i18n_proxy(request: ProxyRequest) -> ProxyResponse {
         }
     }
     to.set_pathname("/moved");
-    ProxyResponse::redirect(to.to_string())
+    ProxyResponse::redirect(to)
 }
 
 /// The i18n app: locales en, fr and nl-NL (default en); `x-m` picks the matcher entry.
@@ -326,11 +326,11 @@ async fn base_path_proxy(request: ProxyRequest) -> ProxyResponse {
         "/about" => ProxyResponse::redirect("/redirected"),
         "/moved" => {
             to.set_pathname("/target");
-            ProxyResponse::redirect(to.to_string())
+            ProxyResponse::redirect(to)
         }
         "/rewrite" => {
             to.set_pathname("/api/echo/rewritten");
-            ProxyResponse::rewrite(to.to_string())
+            ProxyResponse::rewrite(to)
         }
         // Next.js, recorded with `-H 127.0.0.1`, runs its proxy again on the rewritten path
         // (the artifact issue 22 notes); base-path/proxy.js answers it with a plain next.

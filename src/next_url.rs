@@ -8,7 +8,7 @@
 //! calls `addLocale` in `add-locale.ts`).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use url::form_urlencoded;
 use url::Url;
@@ -54,7 +54,7 @@ impl ProxyRequest {
     ///     if url.pathname() == "/search" {
     ///         url.set_pathname("/api/search");
     ///         url.search_params_mut().set("from", "proxy");
-    ///         return ProxyResponse::rewrite(url.to_string());
+    ///         return ProxyResponse::rewrite(url);
     ///     }
     ///     ProxyResponse::next()
     /// }
@@ -94,7 +94,8 @@ impl std::error::Error for UnknownLocale {}
 /// - [`base_path`](Self::base_path) is the base path when the path is under it, else `""`;
 /// - [`search_params`](Self::search_params) works like `URLSearchParams`.
 ///
-/// Its text ([`Display`](fmt::Display), [`href`](Self::href)) puts them back together by
+/// Its text ([`href`](Self::href), also its [`AsRef<str>`] and [`Display`](fmt::Display), so
+/// `ProxyResponse::rewrite(url)` and `redirect(url)` take it) puts them back together by
 /// Next.js's rules: the base path first, then the locale, except the default one, an `/api`
 /// path, or a path that already starts with it; a trailing `/` stays if the request had one.
 ///
@@ -129,6 +130,9 @@ pub struct NextUrl {
     /// Whether the request's path ended with `/` (`getNextPathnameInfo`'s `trailingSlash`).
     trailing_slash: bool,
     search: SearchParams,
+    /// The text ([`href`](Self::href)), built on first use after an edit: every `&mut self`
+    /// method empties it, so that no edit can leave it stale.
+    text: OnceLock<String>,
 }
 
 impl NextUrl {
@@ -180,7 +184,14 @@ impl NextUrl {
             locales,
             trailing_slash,
             search,
+            text: OnceLock::new(),
         }
+    }
+
+    /// Empties the cached text before an edit.
+    fn edited(&mut self) -> &mut Self {
+        self.text = OnceLock::new();
+        self
     }
 
     /// The path without the base path and the locale (`/products` for `/docs/fr/products`).
@@ -192,6 +203,7 @@ impl NextUrl {
     /// leading `/` is added, dot segments are resolved, characters a path cannot hold are
     /// percent-encoded.
     pub fn set_pathname(&mut self, pathname: &str) {
+        self.edited();
         let mut scratch = self.url.clone();
         scratch.set_path(pathname);
         self.pathname = scratch.path().to_owned();
@@ -211,6 +223,7 @@ impl NextUrl {
     pub fn set_locale(&mut self, locale: &str) -> Result<(), UnknownLocale> {
         match &self.locales {
             Some(locales) if locales.locales().iter().any(|l| l == locale) => {
+                self.text = OnceLock::new();
                 self.locale = Some(locale.to_owned());
                 Ok(())
             }
@@ -233,7 +246,7 @@ impl NextUrl {
     /// Sets the base path the URL's text starts with (`url.basePath = '/v2'`); a missing
     /// leading `/` is added, as Next.js's setter does.
     pub fn set_base_path(&mut self, base_path: &str) {
-        self.base_path = if base_path.starts_with('/') || base_path.is_empty() {
+        self.edited().base_path = if base_path.starts_with('/') || base_path.is_empty() {
             base_path.to_owned()
         } else {
             format!("/{base_path}")
@@ -247,7 +260,7 @@ impl NextUrl {
 
     /// The query parameters, to edit.
     pub fn search_params_mut(&mut self) -> &mut SearchParams {
-        &mut self.search
+        &mut self.edited().search
     }
 
     /// The query with its `?`, or `""` when it is empty (`url.search`).
@@ -262,7 +275,7 @@ impl NextUrl {
 
     /// Replaces the query (`url.search = '?a=1'`; `""` removes it).
     pub fn set_search(&mut self, search: &str) {
-        self.search = SearchParams::parse(search.strip_prefix('?').unwrap_or(search));
+        self.edited().search = SearchParams::parse(search.strip_prefix('?').unwrap_or(search));
     }
 
     /// The path as Next.js's `formatNextPathnameInfo` builds it: locale (unless the
@@ -297,28 +310,37 @@ impl NextUrl {
     }
 
     /// The whole URL (`url.href`): origin, then [`path_and_query`](Self::path_and_query).
-    pub fn href(&self) -> String {
-        let mut out = self.url.origin().ascii_serialization();
-        out.push_str(&self.path_and_query());
-        out
+    /// It is what the response builders take: `ProxyResponse::redirect(url)`.
+    pub fn href(&self) -> &str {
+        self.text.get_or_init(|| {
+            let mut out = self.url.origin().ascii_serialization();
+            out.push_str(&self.path_and_query());
+            out
+        })
     }
 
     /// The URL as a [`Url`].
     pub fn to_url(&self) -> Url {
         // The text of a parsed URL with a path built from parsed pieces parses again.
-        Url::parse(&self.href()).unwrap_or_else(|_| self.url.clone())
+        Url::parse(self.href()).unwrap_or_else(|_| self.url.clone())
+    }
+}
+
+impl AsRef<str> for NextUrl {
+    fn as_ref(&self) -> &str {
+        self.href()
     }
 }
 
 impl fmt::Display for NextUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.href())
+        f.write_str(self.href())
     }
 }
 
 impl From<NextUrl> for String {
     fn from(url: NextUrl) -> String {
-        url.href()
+        url.href().to_owned()
     }
 }
 

@@ -180,7 +180,7 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     ///     let mut url = req.next_url(); // pathname `/old` for `/docs/old`
     ///     if url.pathname() == "/old" {
     ///         url.set_pathname("/new");
-    ///         return ProxyResponse::redirect(url.to_string()); // to `/docs/new`
+    ///         return ProxyResponse::redirect(url); // to `/docs/new`
     ///     }
     ///     ProxyResponse::next()
     /// }

@@ -38,10 +38,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
-use tower_proxy_fn::rules::RulesService;
 use tower::util::BoxCloneSyncService;
 use tower::{service_fn, ServiceExt};
+use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
+use tower_proxy_fn::rules::RulesService;
 use tower_proxy_fn::rules::{Locales, Rules, TrailingSlash};
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RedirectStatus};
 
@@ -191,10 +191,7 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
     if path == "/old-blog" {
         let mut url = request.next_url();
         url.set_pathname("/blog");
-        return ProxyResponse::redirect_with_status(
-            url,
-            RedirectStatus::MovedPermanently,
-        );
+        return ProxyResponse::redirect_with_status(url, RedirectStatus::MovedPermanently);
     }
 
     if path.starts_with("/lang") {

@@ -504,18 +504,89 @@ mod tests {
     #[test]
     fn formats_by_nextjs_rules() {
         let locales = Locales::new(["en", "fr", "nl-NL"], "en");
-        // (name, url, base path, set locale, set pathname, expected href's path)
-        let rows: &[(&str, &str, &str, Option<&str>, Option<&str>, &str)] = &[
-            ("default locale has no prefix", "http://h/fr/a", "", Some("en"), None, "/a"),
-            ("other locale gets one", "http://h/a", "", Some("fr"), None, "/fr/a"),
-            ("detected locale kept", "http://h/nl-nl/a", "", None, None, "/nl-NL/a"),
-            ("api path gets none", "http://h/a", "", Some("fr"), Some("/api/x"), "/api/x"),
-            ("path with the locale", "http://h/a", "", Some("fr"), Some("/FR/x"), "/FR/x"),
+        /// (name, url, base path, set locale, set pathname, expected href's path)
+        type Row<'a> = (
+            &'a str,
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+        );
+        let rows: &[Row<'_>] = &[
+            (
+                "default locale has no prefix",
+                "http://h/fr/a",
+                "",
+                Some("en"),
+                None,
+                "/a",
+            ),
+            (
+                "other locale gets one",
+                "http://h/a",
+                "",
+                Some("fr"),
+                None,
+                "/fr/a",
+            ),
+            (
+                "detected locale kept",
+                "http://h/nl-nl/a",
+                "",
+                None,
+                None,
+                "/nl-NL/a",
+            ),
+            (
+                "api path gets none",
+                "http://h/a",
+                "",
+                Some("fr"),
+                Some("/api/x"),
+                "/api/x",
+            ),
+            (
+                "path with the locale",
+                "http://h/a",
+                "",
+                Some("fr"),
+                Some("/FR/x"),
+                "/FR/x",
+            ),
             ("root under a locale", "http://h/fr", "", None, None, "/fr"),
-            ("trailing slash kept", "http://h/fr/", "", None, Some("/b"), "/fr/b/"),
-            ("base path first", "http://h/docs/fr/a", "/docs", None, None, "/docs/fr/a"),
-            ("base path root", "http://h/docs", "/docs", None, None, "/docs"),
-            ("outside the base path", "http://h/other", "/docs", None, None, "/other"),
+            (
+                "trailing slash kept",
+                "http://h/fr/",
+                "",
+                None,
+                Some("/b"),
+                "/fr/b/",
+            ),
+            (
+                "base path first",
+                "http://h/docs/fr/a",
+                "/docs",
+                None,
+                None,
+                "/docs/fr/a",
+            ),
+            (
+                "base path root",
+                "http://h/docs",
+                "/docs",
+                None,
+                None,
+                "/docs",
+            ),
+            (
+                "outside the base path",
+                "http://h/other",
+                "/docs",
+                None,
+                None,
+                "/other",
+            ),
         ];
         for (name, url, base, locale, pathname, expected) in rows {
             let mut next = analyzed(url, base, Some(&locales));

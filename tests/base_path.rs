@@ -31,7 +31,9 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
     }
 }
 
-fn app(matcher: Option<&str>) -> tower_proxy_fn::ProxyService<Router, impl tower_proxy_fn::ProxyFn> {
+fn app(
+    matcher: Option<&str>,
+) -> tower_proxy_fn::ProxyService<Router, impl tower_proxy_fn::ProxyFn> {
     let layer = ProxyLayer::new(proxy).with_base_path("/docs");
     let layer = match matcher {
         Some(source) => layer.with_matcher(Matcher::new([source]).unwrap()),
@@ -60,11 +62,17 @@ async fn under_the_base_path_as_nextjs_over_http() {
         let response = get_at(addr, path, &[]).await;
         assert_eq!(response.status().as_u16(), status, "{path}");
         assert_eq!(
-            response.headers().get("location").map(|v| v.to_str().unwrap()),
+            response
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap()),
             location,
             "{path}"
         );
-        let seen = response.headers().get("x-pathname").map(|v| v.to_str().unwrap());
+        let seen = response
+            .headers()
+            .get("x-pathname")
+            .map(|v| v.to_str().unwrap());
         assert_eq!(seen, pathname, "{path}");
         if pathname.is_some() {
             assert_eq!(response.headers()["x-base-path"], "/docs", "{path}");

@@ -33,9 +33,7 @@ async fn proxy(req: ProxyRequest) -> ProxyResponse {
 }
 
 fn app() -> tower_proxy_fn::ProxyService<Router, impl tower_proxy_fn::ProxyFn> {
-    let router = Router::new()
-        .route("/kept", get(kept))
-        .fallback(echo);
+    let router = Router::new().route("/kept", get(kept)).fallback(echo);
     ProxyLayer::new(proxy).layer(router)
 }
 
@@ -56,7 +54,11 @@ async fn an_empty_response_header_is_not_sent() {
         assert_eq!(response.status(), status, "{path}");
         assert!(response.headers().get("x-empty").is_none(), "{path}");
         assert!(response.headers().get("x-appended").is_none(), "{path}");
-        let full = if path == "/respond" { "x-own" } else { "x-full" };
+        let full = if path == "/respond" {
+            "x-own"
+        } else {
+            "x-full"
+        };
         assert_eq!(response.headers()[full], "yes", "{path}");
     }
     let response = get_at(addr, "/rewrite", &[]).await;

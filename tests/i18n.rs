@@ -251,13 +251,28 @@ async fn the_root_runs_the_proxy_under_i18n() {
         ("negative on /", negative, "/", Some(("en", "/"))),
         ("negative on /en", negative, "/en", Some(("en", "/"))),
         ("negative on /fr", negative, "/fr", Some(("fr", "/"))),
-        ("negative on /fr/about", negative, "/fr/about", Some(("fr", "/about"))),
-        ("negative on /about", negative, "/about", Some(("en", "/about"))),
+        (
+            "negative on /fr/about",
+            negative,
+            "/fr/about",
+            Some(("fr", "/about")),
+        ),
+        (
+            "negative on /about",
+            negative,
+            "/about",
+            Some(("en", "/about")),
+        ),
         ("root on /", root, "/", Some(("en", "/"))),
         ("root on /NL-nl", root, "/NL-nl", Some(("nl-NL", "/"))),
         ("root skips /about", root, "/about", None),
         ("root skips /fr/about", root, "/fr/about", None),
-        ("locale: false root on /", root_no_locale, "/", Some(("en", "/"))),
+        (
+            "locale: false root on /",
+            root_no_locale,
+            "/",
+            Some(("en", "/")),
+        ),
         ("locale: false root skips /fr", root_no_locale, "/fr", None),
     ] {
         let response = get_at(addr, path, &[]).await;

@@ -97,7 +97,11 @@ async fn redirects_follow_nextjs_locale_rules_over_http() {
 
 #[tokio::test]
 async fn without_i18n_the_locale_is_empty_and_the_path_whole() {
-    let response = send(&ProxyLayer::new(proxy).layer(echo_router()), get_req("/fr/about")).await;
+    let response = send(
+        &ProxyLayer::new(proxy).layer(echo_router()),
+        get_req("/fr/about"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     // `x-locale: ""` is not sent (issue 22, item 3).
     assert!(response.headers().get("x-locale").is_none());

@@ -267,7 +267,9 @@ async fn every_transcript_agrees_with_nextjs() {
         if differs.contains(request) {
             // Listed: it must still differ, and by the proxy having run.
             if diffs.is_empty() || !actual.headers.contains_key("x-proxy-ran") {
-                failed.push(format!("{method} {path}: listed as differing on purpose: {diffs:?}"));
+                failed.push(format!(
+                    "{method} {path}: listed as differing on purpose: {diffs:?}"
+                ));
             }
             purposeful += 1;
         } else if diffs.is_empty() {

@@ -180,13 +180,20 @@ impl Matcher {
     pub(crate) fn under_base_path(&self, base: &str) -> Self {
         let everything;
         let entries: &[CompiledEntry] = if self.inner.any {
-            everything = [CompiledEntry::compile(&MatcherEntry::new("/:path*"), "matcher")
-                .expect("a literal source compiles")];
+            everything = [
+                CompiledEntry::compile(&MatcherEntry::new("/:path*"), "matcher")
+                    .expect("a literal source compiles"),
+            ];
             &everything
         } else {
             &self.inner.entries
         };
-        Self::from_entries(entries.iter().flat_map(|e| e.under_base_path(base)).collect())
+        Self::from_entries(
+            entries
+                .iter()
+                .flat_map(|e| e.under_base_path(base))
+                .collect(),
+        )
     }
 
     /// A matcher that matches every request (a config with no `matcher` key).

@@ -154,9 +154,7 @@ async fn a_rewrite_to_the_same_path_is_not_routing() {
         }
     }
     let rules = Rules::new().rewrite_before(Rewrite::new("/same", "/new").unwrap());
-    let app = ProxyLayer::new(same_path)
-        .with_rules(rules)
-        .layer(routes());
+    let app = ProxyLayer::new(same_path).with_rules(rules).layer(routes());
     let addr = serve(app).await;
 
     let (status, body) = fetch(addr, "/same").await;

@@ -59,6 +59,8 @@
 //! - [Where to mount the layer](guide::mounting), and why `Router::with_state` comes first.
 //! - [What each outcome does](guide::outcomes): header edits, cookies, cache marks,
 //!   failures, composition.
+//! - [Axum's State and extractors in the proxy function, and the response on its way
+//!   back](guide::axum).
 //! - [The matcher](matcher), [next.config rules](rules), [client IP, user agent and
 //!   geolocation](context), external rewrites (the `external` module, feature `external`),
 //!   [`testing`].
@@ -91,6 +93,7 @@ mod function;
 pub mod guide;
 mod layer;
 pub mod matcher;
+pub mod next_url;
 pub mod request;
 mod request_values;
 pub mod response;
@@ -101,7 +104,9 @@ mod url_safety;
 
 pub use background::BackgroundTasks;
 pub use config_error::ConfigError;
-pub use function::{IntoProxyResponse, ProxyFn};
+/// The future of a proxy function that takes extractors.
+pub use function::ExtractingFuture;
+pub use function::{IntoProxyResponse, ProxyFn, ProxyHandler, WithState};
 pub use layer::body_mode;
 pub use layer::{ProxyLayer, ProxyService};
 
@@ -111,6 +116,7 @@ pub mod future {
     pub use crate::layer::rules::{RewriteFuture, RulesFuture};
 }
 pub use matcher::Matcher;
+pub use next_url::NextUrl;
 pub use request::ProxyRequest;
 pub use response::ProxyResponse;
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};

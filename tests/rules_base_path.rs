@@ -150,3 +150,29 @@ fn a_bad_base_path_is_a_config_error_naming_it() {
     assert_eq!(Rules::from_json("{}").unwrap().base_path(), None);
     assert_eq!(Rules::from_json(CONFIG).unwrap().base_path(), Some("/docs"));
 }
+
+async fn path_seen(req: ProxyRequest) -> ProxyResponse {
+    ProxyResponse::respond((StatusCode::OK, req.next_url().pathname().to_owned()))
+}
+
+#[tokio::test]
+async fn the_layer_takes_the_rules_base_path() {
+    // The matcher's `/admin` and `next_url` are under the rules' base path, as with
+    // `ProxyLayer::with_base_path("/docs")`.
+    let app = ProxyLayer::new(path_seen)
+        .with_matcher(tower_proxy_fn::Matcher::new(["/admin"]).unwrap())
+        .with_rules(Rules::from_json(r#"{"basePath": "/docs"}"#).unwrap())
+        .layer(Router::new().route("/admin", get(|| async { "unguarded" })));
+    let response = send(&app, get_req("/docs/admin")).await;
+    assert_eq!(body_string(response).await, "/admin");
+    let response = send(&app, get_req("/admin")).await;
+    assert_eq!(body_string(response).await, "unguarded");
+}
+
+#[test]
+#[should_panic(expected = "differs from the layer's base path")]
+fn two_base_paths_are_a_mistake() {
+    let _ = ProxyLayer::new(path_seen)
+        .with_base_path("/app")
+        .with_rules(Rules::from_json(r#"{"basePath": "/docs"}"#).unwrap());
+}

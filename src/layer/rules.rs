@@ -22,6 +22,7 @@ use super::body_mode::{BufferedCopy, Streamed};
 use super::{ProxyLayer, ProxyService};
 use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
+use crate::matcher::Matcher;
 use crate::response::internal_error;
 use crate::rules::{BeforeProxy, ExtraHeaders, RewriteHops, Rules};
 use crate::url_safety::already_routed;
@@ -60,7 +61,28 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the rules have a `basePath` ([`Rules::base_path`]) and the layer was given
+    /// another with [`with_base_path`](Self::with_base_path): one app has one base path.
+    /// Without one of its own, the layer takes the rules' (for its matcher and `next_url`).
+    #[track_caller]
     pub fn with_rules(mut self, rules: Rules) -> RulesLayer<F, M> {
+        if let Some(base) = rules.base_path() {
+            let own = &self.settings.next_config.base_path;
+            if own.is_empty() {
+                // As `with_base_path` does; `RulesConfig` checked the path as it does.
+                let matcher = self.settings.matcher.take().unwrap_or_else(Matcher::any);
+                self.settings.next_config.base_path = base.into();
+                self.settings.matcher = Some(matcher.under_base_path(base));
+            } else {
+                assert!(
+                    **own == *base,
+                    "the rules' basePath {base:?} differs from the layer's base path {own:?}"
+                );
+            }
+        }
         // A 404 rewrite sends the body again: keep a copy of what `with_request_body` reads.
         self.settings.keep_body_copy = rules.has_not_found_rewrites();
         // With i18n, the proxy's matcher entries also match under a locale prefix, unless

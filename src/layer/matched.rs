@@ -63,7 +63,9 @@ impl<S, F: ProxyFn> Matched<S, F> {
         // Everything up to the inner call (or the upstream's) is decided in this block, and
         // its value matched in the same statement, so that none of it is kept in the future
         // while the response is awaited: a future is as large as its largest state, and it
-        // is moved into its box whole (`the_matched_future_stays_small`).
+        // is moved into its box whole (`the_matched_future_stays_small`). A `let` of the
+        // block's value first would keep that value too.
+        #[allow(clippy::blocks_in_conditions)]
         let (call, extras) = match {
             let Matched {
                 mut inner,

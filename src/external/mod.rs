@@ -83,7 +83,7 @@ pub(crate) use client::Forwarder;
 const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// How many idle connections are kept per upstream ([`Upstreams::with_pool`]).
-const DEFAULT_POOL_MAX_IDLE: usize = 32;
+const DEFAULT_POOL_MAX_IDLE: usize = 1024;
 
 /// The origins an external rewrite may reach, and the limits of the exchange.
 ///
@@ -119,7 +119,7 @@ pub struct Upstreams {
 impl Upstreams {
     /// No origin allowed; connect timeout 5 s, exchange time limit 30 s (Next.js's
     /// `proxyTimeout` default, `proxy-request.ts`), `Host` set to the destination's,
-    /// `X-Forwarded-Proto: http`; idle upstream connections kept 4 s, at most 32 per upstream
+    /// `X-Forwarded-Proto: http`; idle upstream connections kept 4 s, at most 1,024 per upstream
     /// (see [`with_pool`](Self::with_pool)).
     pub fn new() -> Self {
         Self {
@@ -202,7 +202,9 @@ impl Upstreams {
     /// (the others close when their exchange ends). `max_idle` 0 closes every connection
     /// after its exchange.
     ///
-    /// The defaults, 4 s and 32, close what a burst of load opened soon after it ends. 4 s
+    /// The defaults are 4 s and 1,024: what a burst of load opened closes soon after it
+    /// ends, and under load no connection is closed only to be opened again (a maximum
+    /// under the number of requests in flight would do that to the excess). 4 s
     /// is under the 5 s after which a Node.js upstream closes an idle connection (its
     /// server's `keepAliveTimeout` default): a pool that kept connections longer would
     /// sometimes send a request on one the upstream is closing, and the exchange would fail.

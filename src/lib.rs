@@ -91,6 +91,7 @@ mod function;
 pub mod guide;
 mod layer;
 pub mod matcher;
+pub mod next_url;
 pub mod request;
 mod request_values;
 pub mod response;
@@ -108,9 +109,10 @@ pub use layer::{ProxyLayer, ProxyService};
 /// The response futures of the services this crate builds.
 pub mod future {
     pub use crate::layer::future::ResponseFuture;
-    pub use crate::layer::rules::RulesFuture;
+    pub use crate::layer::rules::{RewriteFuture, RulesFuture};
 }
 pub use matcher::Matcher;
+pub use next_url::NextUrl;
 pub use request::ProxyRequest;
 pub use response::ProxyResponse;
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};

@@ -324,7 +324,7 @@ enum SetEngine {
     /// Every pattern in one prebuilt dense DFA, anchored at the start: one walk over the
     /// path's bytes, no cache to fetch per call, and an early stop where no pattern can
     /// match any more (most paths a matcher skips stop within a few bytes).
-    Dense(dense::DFA<Vec<u32>>),
+    Dense(Box<dense::DFA<Vec<u32>>>),
     /// The meta regex engine, for sets whose DFA is too large or not start-anchored.
     Meta(regex_automata::meta::Regex),
 }
@@ -445,7 +445,7 @@ impl ProgramSet {
             return None;
         }
         let engine = match compile_set_dfa(&sources) {
-            Some(dfa) => SetEngine::Dense(dfa),
+            Some(dfa) => SetEngine::Dense(Box::new(dfa)),
             None => SetEngine::Meta(
                 regex_automata::meta::Regex::builder()
                     .configure(

@@ -34,18 +34,49 @@
 //! # }
 //! ```
 //!
+//! Functions that take axum extractors work in a chain as they do in a layer. The state they
+//! read is the chain's ([`Chain::with_state`]); [`when`] passes its state on:
+//!
+//! ```
+//! use axum::extract::State;
+//! use tower_proxy_fn::compose::{chain, when};
+//! use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+//!
+//! #[derive(Clone)]
+//! struct App {
+//!     maintenance: bool,
+//! }
+//!
+//! async fn maintenance(State(app): State<App>, _req: ProxyRequest) -> ProxyResponse {
+//!     match app.maintenance {
+//!         true => ProxyResponse::rewrite("/maintenance"),
+//!         false => ProxyResponse::next(),
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
+//! let proxy = chain()
+//!     .with_state(App { maintenance: false })
+//!     .then(when(Matcher::new(["/shop/:path*"])?, maintenance));
+//! let layer = ProxyLayer::new(proxy);
+//! # let _ = layer;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! A chain is one decision with one span and one matcher pass per step. Two `ProxyLayer`s
 //! stacked with `tower::ServiceBuilder` also work: choose that when the steps belong to
 //! different parts of the stack (one around the whole app, one around a nested router), and
 //! a chain when they are one policy.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use http::StatusCode;
 
-use crate::function::{IntoProxyResponse, ProxyFn};
+use crate::function::{IntoProxyResponse, ProxyFn, ProxyHandler};
 use crate::matcher::{Matcher, Selection};
 use crate::request::ProxyRequest;
 use crate::response::{error_response, Action, ProxyResponse};
@@ -57,26 +88,48 @@ pub fn chain() -> Chain {
 
 /// Runs `function` only for requests that `matcher` selects; any other request goes on as
 /// [`ProxyResponse::next`]. The matcher's captured parameters reach the function.
-pub fn when<F: ProxyFn>(matcher: Matcher, function: F) -> When<F> {
-    When { matcher, function }
-}
-
-/// Proxy functions run in order as one; see the [module docs](self).
-#[derive(Clone, Default)]
-#[must_use]
-pub struct Chain {
-    steps: Vec<Arc<dyn ErasedProxyFn>>,
-}
-
-impl Chain {
-    /// Adds a function at the end of the chain.
-    pub fn then<F: ProxyFn>(mut self, function: F) -> Self {
-        self.steps.push(Arc::new(function));
-        self
+///
+/// `function` may take extractors ([`ProxyHandler`]); it gets the state of the layer or
+/// chain the `When` is added to.
+pub fn when<H, T>(matcher: Matcher, function: H) -> When<H, T> {
+    When {
+        matcher,
+        function,
+        kind: PhantomData,
     }
 }
 
-impl ProxyFn for Chain {
+/// Proxy functions run in order as one; see the [module docs](self).
+///
+/// `S` is the state that the functions added after [`with_state`](Self::with_state) read
+/// through their extractors.
+#[derive(Clone, Default)]
+#[must_use]
+pub struct Chain<S = ()> {
+    steps: Vec<Arc<dyn ErasedProxyFn>>,
+    state: S,
+}
+
+impl<S: Clone + Send + Sync + 'static> Chain<S> {
+    /// Adds a function at the end of the chain: a plain `Fn(ProxyRequest)`, or one that
+    /// takes extractors of the chain's state ([`ProxyHandler`]).
+    pub fn then<H: ProxyHandler<T, S>, T>(mut self, function: H) -> Self {
+        self.steps
+            .push(Arc::new(function.with_state(self.state.clone())));
+        self
+    }
+
+    /// The state that the functions added from here on read (`State<S>` and other
+    /// extractors of `S`); the steps already added keep theirs.
+    pub fn with_state<S2: Clone + Send + Sync + 'static>(self, state: S2) -> Chain<S2> {
+        Chain {
+            steps: self.steps,
+            state,
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> ProxyFn for Chain<S> {
     type Future = BoxFuture<'static, ProxyResponse>;
     type Output = ProxyResponse;
 
@@ -115,7 +168,7 @@ impl ProxyFn for Chain {
     }
 }
 
-impl fmt::Debug for Chain {
+impl<S> fmt::Debug for Chain<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Chain")
             .field("steps", &self.steps.len())
@@ -123,14 +176,44 @@ impl fmt::Debug for Chain {
     }
 }
 
-/// A function behind its own matcher; built by [`when`].
+/// A function behind its own matcher, before it has its state; built by [`when`]. It becomes
+/// a [`Guarded`] where it is added (a layer, a chain), which gives it the state.
+pub struct When<H, T = ()> {
+    matcher: Matcher,
+    function: H,
+    kind: PhantomData<fn() -> T>,
+}
+
+impl<H: Clone, T> Clone for When<H, T> {
+    fn clone(&self) -> Self {
+        when(self.matcher.clone(), self.function.clone())
+    }
+}
+
+impl<H, T, S> ProxyHandler<When<(), T>, S> for When<H, T>
+where
+    H: ProxyHandler<T, S>,
+    T: 'static,
+{
+    type ProxyFn = Guarded<H::ProxyFn>;
+
+    fn with_state(self, state: S) -> Self::ProxyFn {
+        Guarded {
+            matcher: self.matcher,
+            function: self.function.with_state(state),
+        }
+    }
+}
+
+/// A function behind its own matcher, with its state: what a [`When`] becomes in a layer or
+/// a chain.
 #[derive(Clone)]
-pub struct When<F> {
+pub struct Guarded<F> {
     matcher: Matcher,
     function: F,
 }
 
-impl<F: ProxyFn> ProxyFn for When<F> {
+impl<F: ProxyFn> ProxyFn for Guarded<F> {
     type Future = BoxFuture<'static, ProxyResponse>;
     type Output = ProxyResponse;
 
@@ -158,9 +241,18 @@ impl<F: ProxyFn> ProxyFn for When<F> {
     }
 }
 
-impl<F> fmt::Debug for When<F> {
+impl<H, T> fmt::Debug for When<H, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("When")
+            .field("matcher", &self.matcher)
+            .field("function", &std::any::type_name::<H>())
+            .finish()
+    }
+}
+
+impl<F> fmt::Debug for Guarded<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guarded")
             .field("matcher", &self.matcher)
             .field("function", &std::any::type_name::<F>())
             .finish()
@@ -190,6 +282,7 @@ impl ProxyResponse {
             (Some(more), Some(mut later_more)) => {
                 more.request_headers.append(&mut later_more.request_headers);
                 more.cookies.append(&mut later_more.cookies);
+                more.hooks.append(&mut later_more.hooks);
                 more.extensions
                     .extend(std::mem::take(&mut later_more.extensions));
                 more.invalid = more.invalid.take().or(later_more.invalid.take());

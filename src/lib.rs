@@ -59,6 +59,8 @@
 //! - [Where to mount the layer](guide::mounting), and why `Router::with_state` comes first.
 //! - [What each outcome does](guide::outcomes): header edits, cookies, cache marks,
 //!   failures, composition.
+//! - [Axum's State and extractors in the proxy function, and the response on its way
+//!   back](guide::axum).
 //! - [The matcher](matcher), [next.config rules](rules), [client IP, user agent and
 //!   geolocation](context), external rewrites (the `external` module, feature `external`),
 //!   [`testing`].
@@ -102,7 +104,9 @@ mod url_safety;
 
 pub use background::BackgroundTasks;
 pub use config_error::ConfigError;
-pub use function::{IntoProxyResponse, ProxyFn};
+/// The future of a proxy function that takes extractors.
+pub use function::ExtractingFuture;
+pub use function::{IntoProxyResponse, ProxyFn, ProxyHandler, WithState};
 pub use layer::body_mode;
 pub use layer::{ProxyLayer, ProxyService};
 

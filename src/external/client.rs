@@ -153,7 +153,9 @@ impl Forwarder {
         };
         let (mut parts, body) = response.into_parts();
         remove_hop_by_hop(&mut parts.headers);
-        extras.apply(&mut parts.headers);
+        if let Err(failed) = extras.apply_to_head(&mut parts) {
+            return failed.into_response();
+        }
         let body = UpstreamBody {
             inner: body,
             deadline,

@@ -32,7 +32,7 @@ use tracing::Span;
 use super::body_mode::sealed::{Mode, ReadLimits};
 use super::body_mode::BufferedCopy;
 use super::outcome::{self, Step};
-use crate::function::{IntoProxyResponse, ProxyFn};
+use crate::function::{prepare, IntoProxyResponse, NotPrepared, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
 use crate::response::{error_response, internal_error, CacheMarks, ProxyResponse};
@@ -51,7 +51,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
     /// carried out (see `tests/failures.rs`, `tests/fail_closed.rs`).
     pub(super) async fn handle<M, B, ResBody>(
         self,
-        head: Arc<Head>,
+        mut head: Arc<Head>,
         body: B,
     ) -> Result<Response, S::Error>
     where
@@ -67,7 +67,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
         let (call, extras) = {
             let Matched {
                 mut inner,
-                function,
+                mut function,
                 captured,
             } = self;
             let settings = Arc::clone(&head.settings);
@@ -76,6 +76,19 @@ impl<S, F: ProxyFn> Matched<S, F> {
                 Ok(read) => read,
                 Err(response) => return Ok(response),
             };
+            // Extractors run on the head while this future alone holds it (`ProxyFn::prepare`;
+            // were it shared, `call` would extract from a copy), under the function's panic
+            // guard and time limit (`tests/state_extractors.rs`).
+            if F::PREPARES
+                && let Some(only) = Arc::get_mut(&mut head)
+            {
+                match prepare(&mut function, &mut only.parts, settings.timeout).await {
+                    Ok(()) => {}
+                    Err(NotPrepared::Rejected(response)) => return Ok(*response),
+                    Err(NotPrepared::Panicked(panic)) => return Ok(panicked(&head.parts, &*panic)),
+                    Err(NotPrepared::TimedOut) => return Ok(timed_out(&None)),
+                }
+            }
             // With 404 rewrite rules, a copy of the bytes rides along for a second call.
             let copy = bytes.clone().filter(|_| settings.keep_body_copy);
             let mut request = ProxyRequest::new(Arc::clone(&head), captured);
@@ -130,9 +143,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
                 }
             }
         };
-        let mut response = call.await?.map(Body::new);
-        extras.apply(response.headers_mut());
-        Ok(response)
+        Ok(extras.apply_to(call.await?.map(Body::new)))
     }
 }
 

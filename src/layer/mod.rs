@@ -26,7 +26,7 @@ use url::Url;
 
 use crate::background::BackgroundTasks;
 use crate::context::{Cdn, TrustedProxies};
-use crate::function::ProxyFn;
+use crate::function::{ProxyFn, ProxyHandler};
 use crate::matcher::Matcher;
 use crate::settings::Settings;
 use body_mode::sealed::Kind;
@@ -90,9 +90,64 @@ impl<F: Clone, M> Clone for ProxyLayer<F, M> {
 /// computed (`Instant + Duration::MAX` overflows).
 const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
-impl<F: ProxyFn> ProxyLayer<F> {
+/// The constructors. They are on `ProxyLayer<()>` only so that `ProxyLayer::new(f)` needs no
+/// type annotation; the layer they build is a `ProxyLayer` of the function.
+impl ProxyLayer<()> {
     /// A layer that runs `function` for every request (until [`with_matcher`](Self::with_matcher)).
-    pub fn new(function: F) -> Self {
+    ///
+    /// `function` is a plain `async fn(ProxyRequest)`, or one that takes axum extractors that
+    /// need no state before the request (see [`ProxyHandler`]).
+    pub fn new<H: ProxyHandler<T, ()>, T>(function: H) -> ProxyLayer<H::ProxyFn> {
+        ProxyLayer::of(function.with_state(()))
+    }
+
+    /// A layer whose function takes axum extractors of the app's `state` before the request
+    /// (`State<App>`, or any extractor of a state that `App` gives with `FromRef`), as
+    /// `axum::middleware::from_fn_with_state` does.
+    ///
+    /// The state comes with the function, not later in the builder, because whether the
+    /// function's extractors can read it is checked when the two meet: a function that needs
+    /// a state the layer does not have does not compile (see [`ProxyHandler`]).
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use axum::{routing::get, Router};
+    /// use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+    ///
+    /// #[derive(Clone)]
+    /// struct App {
+    ///     closed: bool,
+    /// }
+    ///
+    /// async fn guard(State(app): State<App>, _req: ProxyRequest) -> ProxyResponse {
+    ///     if app.closed {
+    ///         return ProxyResponse::rewrite("/closed");
+    ///     }
+    ///     ProxyResponse::next()
+    /// }
+    ///
+    /// # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
+    /// let app = App { closed: false };
+    /// let router: Router = Router::new()
+    ///     .route("/shop", get(|| async { "shop" }))
+    ///     .with_state(app.clone());
+    /// let app = ProxyLayer::with_state(app, guard)
+    ///     .with_matcher(Matcher::new(["/shop/:path*"])?)
+    ///     .layer(router);
+    /// # let _ = app;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_state<S, H: ProxyHandler<T, S>, T>(
+        state: S,
+        function: H,
+    ) -> ProxyLayer<H::ProxyFn> {
+        ProxyLayer::of(function.with_state(state))
+    }
+}
+
+impl<F: ProxyFn> ProxyLayer<F> {
+    fn of(function: F) -> Self {
         Self {
             function,
             settings: Settings::default(),

@@ -48,17 +48,13 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
         }
         Outcome::Respond(mut response) => {
             drop_empty_values(response.headers_mut());
-            extras.apply(response.headers_mut());
-            Step::Respond(response)
+            Step::Respond(extras.apply_to(response))
         }
         Outcome::Redirect {
             destination,
             status,
         } => match redirect_response(parts, destination, status, &settings.origins) {
-            Ok(mut response) => {
-                extras.apply(response.headers_mut());
-                Step::Respond(response)
-            }
+            Ok(response) => Step::Respond(extras.apply_to(response)),
             Err(refused) => refuse_redirect(parts, &refused),
         },
         Outcome::Rewrite { destination } => {

@@ -2,12 +2,14 @@
 //! cookies, extensions. [`HeaderEdit`] is the one shape of a header edit, on either side;
 //! [`ResponseExtras`] is what travels from the decision to the final response.
 
+use axum::response::Response;
 use cookie::Cookie;
 use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, SET_COOKIE, VARY};
 use http::request::Parts;
 use http::{Extensions, HeaderMap};
 
 use super::cache_marks::CacheMarks;
+use super::hook::{run_hooks, HookPanicked, ResponseHook};
 
 /// One edit of a header map, as a decision asks for it: on the request the inner service
 /// gets ([`ProxyResponse::request_header`](crate::ProxyResponse::request_header) and its
@@ -134,6 +136,9 @@ pub(crate) struct More {
     /// Set by [`ProxyResponse::same_for_everyone`](crate::ProxyResponse::same_for_everyone):
     /// no cache marks for what was read.
     pub(crate) same_for_everyone: bool,
+    /// [`ProxyResponse::on_response`](crate::ProxyResponse::on_response)'s hooks, in the
+    /// order they were added.
+    pub(crate) hooks: Vec<ResponseHook>,
 }
 
 /// What a decision changes in the request the inner service gets.
@@ -174,7 +179,7 @@ impl ResponseExtras {
     pub(crate) fn new(headers: HeaderList, cookies: Option<Box<More>>) -> Self {
         Self {
             headers,
-            cookies: cookies.filter(|more| !more.cookies.is_empty()),
+            cookies: cookies.filter(|more| !more.cookies.is_empty() || !more.hooks.is_empty()),
             cache: None,
         }
     }
@@ -188,6 +193,38 @@ impl ResponseExtras {
     #[inline]
     pub(crate) fn mark_for_caches(&mut self, marks: Option<CacheMarks>) {
         self.cache = marks;
+    }
+
+    /// Runs the decision's response hooks on `response`, then adds the proxy's headers,
+    /// cookies and cache marks; a hook that panics gives the `500` instead.
+    pub(crate) fn apply_to(self, mut response: Response) -> Response {
+        if !self.has_hooks() {
+            self.apply(response.headers_mut());
+            return response;
+        }
+        let (mut head, body) = response.into_parts();
+        match self.apply_to_head(&mut head) {
+            Ok(()) => Response::from_parts(head, body),
+            Err(failed) => failed.into_response(),
+        }
+    }
+
+    /// [`apply_to`](Self::apply_to) on a response's head.
+    pub(crate) fn apply_to_head(
+        mut self,
+        head: &mut http::response::Parts,
+    ) -> Result<(), HookPanicked> {
+        if let Some(more) = &mut self.cookies {
+            run_hooks(std::mem::take(&mut more.hooks), head)?;
+        }
+        self.apply(&mut head.headers);
+        Ok(())
+    }
+
+    fn has_hooks(&self) -> bool {
+        self.cookies
+            .as_ref()
+            .is_some_and(|more| !more.hooks.is_empty())
     }
 
     /// Adds the proxy's headers and cookies to a response.

@@ -14,6 +14,7 @@ use crate::url_safety::{is_safe_return_path, RedirectStatus};
 mod cache_marks;
 mod errors;
 mod extras;
+mod hook;
 mod parts;
 
 pub(crate) use cache_marks::CacheMarks;

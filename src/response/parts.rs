@@ -76,6 +76,7 @@ impl Additions {
                 more.request_headers.is_empty()
                     && more.cookies.is_empty()
                     && more.extensions.is_empty()
+                    && more.hooks.is_empty()
             })
     }
 
@@ -104,6 +105,10 @@ impl fmt::Debug for Additions {
             .field("extensions", &self.extensions().map_or(0, Extensions::len))
             .field("response_headers", &self.response_headers())
             .field("cookies", &self.cookies())
+            .field(
+                "response_hooks",
+                &self.more.as_ref().map_or(0, |more| more.hooks.len()),
+            )
             .finish()
     }
 }

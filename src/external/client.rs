@@ -60,8 +60,11 @@ impl Forwarder {
         };
         #[cfg(not(feature = "external-rustls"))]
         let connector = http;
+        // Without these, hyper-util keeps every connection a burst opened for 90 s.
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(upstreams.pool_idle_timeout)
+            .pool_max_idle_per_host(upstreams.pool_max_idle)
             .build(connector);
         Self {
             upstreams: Arc::new(upstreams),

@@ -79,6 +79,12 @@ use url::{Origin, Url};
 
 pub(crate) use client::Forwarder;
 
+/// How long an idle upstream connection is kept ([`Upstreams::with_pool`]).
+const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// How many idle connections are kept per upstream ([`Upstreams::with_pool`]).
+const DEFAULT_POOL_MAX_IDLE: usize = 1024;
+
 /// The origins an external rewrite may reach, and the limits of the exchange.
 ///
 /// Empty by default: every external rewrite is refused until an origin is allowed.
@@ -106,12 +112,15 @@ pub struct Upstreams {
     timeout: Duration,
     keep_host: bool,
     forwarded_proto: &'static str,
+    pool_idle_timeout: Duration,
+    pool_max_idle: usize,
 }
 
 impl Upstreams {
     /// No origin allowed; connect timeout 5 s, exchange time limit 30 s (Next.js's
     /// `proxyTimeout` default, `proxy-request.ts`), `Host` set to the destination's,
-    /// `X-Forwarded-Proto: http`.
+    /// `X-Forwarded-Proto: http`; idle upstream connections kept 4 s, at most 1,024 per upstream
+    /// (see [`with_pool`](Self::with_pool)).
     pub fn new() -> Self {
         Self {
             origins: Vec::new(),
@@ -119,6 +128,8 @@ impl Upstreams {
             timeout: Duration::from_secs(30),
             keep_host: false,
             forwarded_proto: "http",
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            pool_max_idle: DEFAULT_POOL_MAX_IDLE,
         }
     }
 
@@ -183,6 +194,38 @@ impl Upstreams {
     /// destination's authority goes instead.
     pub fn with_client_host(mut self, keep: bool) -> Self {
         self.keep_host = keep;
+        self
+    }
+
+    /// How the connections to upstreams are kept for reuse: an idle connection is closed
+    /// after `idle_timeout`, and at most `max_idle` idle connections are kept per upstream
+    /// (the others close when their exchange ends). `max_idle` 0 closes every connection
+    /// after its exchange.
+    ///
+    /// The defaults are 4 s and 1,024: what a burst of load opened closes soon after it
+    /// ends, and under load no connection is closed only to be opened again (a maximum
+    /// under the number of requests in flight would do that to the excess). 4 s
+    /// is under the 5 s after which a Node.js upstream closes an idle connection (its
+    /// server's `keepAliveTimeout` default): a pool that kept connections longer would
+    /// sometimes send a request on one the upstream is closing, and the exchange would fail.
+    /// An idle timeout of zero is taken as 1 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_proxy_fn::external::Upstreams;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // An upstream that closes idle connections after 60 s; up to 100 kept for reuse.
+    /// let upstreams = Upstreams::new()
+    ///     .allow("http://127.0.0.1:4000")?
+    ///     .with_pool(Duration::from_secs(55), 100);
+    /// # let _ = upstreams;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_pool(mut self, idle_timeout: Duration, max_idle: usize) -> Self {
+        self.pool_idle_timeout = idle_timeout.max(Duration::from_millis(1));
+        self.pool_max_idle = max_idle;
         self
     }
 
@@ -251,6 +294,8 @@ impl fmt::Debug for Upstreams {
             .field("timeout", &self.timeout)
             .field("keep_host", &self.keep_host)
             .field("forwarded_proto", &self.forwarded_proto)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("pool_max_idle", &self.pool_max_idle)
             .finish()
     }
 }

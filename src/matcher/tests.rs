@@ -531,3 +531,79 @@ fn paths_accepted_without_the_automaton_match_as_with_it() {
         }
     }
 }
+
+/// A set gives the first entry in order that holds, as the entries one by one would: with
+/// one match state, with more patterns matching than the walk keeps on the stack (it then
+/// collects them in a pattern set), and with conditions that send it to a later entry.
+#[test]
+fn a_set_selects_as_its_entries_one_by_one() {
+    let sources = [
+        r#"{"source": "/a/:y", "has": [{"type": "header", "key": "x-first"}]}"#,
+        r#""/b/:path*""#,
+        r#""/:x/:y""#,
+        r#""/a/(.*)""#,
+        r#""/(.*)""#,
+        r#""/a/:y?""#,
+        r#""/:x/b""#,
+        r#""/a/b""#,
+        r#""/:path*""#,
+        r#""/a{/:y}?""#,
+        r#""/:x(a|c)/:y""#,
+        r#""/((?!c).*)""#,
+    ];
+    let matcher =
+        Matcher::from_json(&format!(r#"{{"matcher": [{}]}}"#, sources.join(","))).unwrap();
+    assert!(matcher.inner.set.as_ref().is_some_and(|set| set.is_dense()));
+    let one_by_one = |request: &Request<()>| {
+        matcher
+            .inner
+            .entries
+            .iter()
+            .position(|e| e.holds(request, request.uri().path(), true))
+    };
+    let paths = [
+        "/a/b", "/b", "/b/x/y", "/c/d", "/", "/a", "/x/y/z", "/a/b/c",
+    ];
+    for path in paths {
+        for first in [false, true] {
+            let mut builder = Request::builder().uri(path);
+            if first {
+                builder = builder.header("x-first", "1");
+            }
+            let request = builder.body(()).unwrap();
+            let want = one_by_one(&request).map(|i| matcher.inner.entries[i].source.as_str());
+            let got = match matcher.select(&request) {
+                Selection::Run(hit) => Some(hit.source()),
+                Selection::Skip => None,
+                other => panic!("{path}: {other:?}"),
+            };
+            assert_eq!(got, want, "{path} (x-first: {first})");
+        }
+    }
+    // Without `x-first`, ten entries hold for `/a/b` (all but the first two), and eleven
+    // paths match: more than the walk keeps on the stack.
+    let request = Request::builder().uri("/a/b").body(()).unwrap();
+    assert_eq!(
+        matcher
+            .inner
+            .entries
+            .iter()
+            .filter(|e| e.holds(&request, "/a/b", true))
+            .count(),
+        10
+    );
+}
+
+/// The configs of issue 23 run on one prebuilt automaton: two paths, fifty, five hundred.
+#[test]
+fn common_sets_run_on_a_prebuilt_automaton() {
+    let two = Matcher::new(["/about/:path*", "/dashboard/:path*"]).unwrap();
+    let fifty = Matcher::new((0..50).map(|i| format!("/section{i}/:path*"))).unwrap();
+    let many = Matcher::new((0..500).map(|i| format!("/s{i}/:id(\\d+)/:rest*"))).unwrap();
+    for (name, matcher) in [("two", &two), ("fifty", &fifty), ("500", &many)] {
+        let set = matcher.inner.set.as_ref().expect(name);
+        assert!(set.is_dense(), "{name}");
+    }
+    assert!(many.matches(&req("/s499/12/x")));
+    assert!(!many.matches(&req("/s499/x")));
+}

@@ -314,15 +314,114 @@ thread_local! {
     static PATTERN_SET: RefCell<PatternSet> = RefCell::new(PatternSet::new(0));
 }
 
+/// Size limit for a set's prebuilt DFA (all its patterns in one); a larger set runs on the
+/// meta regex engine.
+const SET_DFA_SIZE_LIMIT: usize = 4 << 20;
+
+/// The engine of a [`ProgramSet`].
+#[derive(Debug)]
+enum SetEngine {
+    /// Every pattern in one prebuilt dense DFA, anchored at the start: one walk over the
+    /// path's bytes, no cache to fetch per call, and an early stop where no pattern can
+    /// match any more (most paths a matcher skips stop within a few bytes).
+    Dense(Box<dense::DFA<Vec<u32>>>),
+    /// The meta regex engine, for sets whose DFA is too large or not start-anchored.
+    Meta(regex_automata::meta::Regex),
+}
+
 /// The plain programs of a matcher as one `regex-automata` automaton: one pass over a path
 /// says which of them match, instead of one pass per program.
 #[derive(Debug)]
 pub(crate) struct ProgramSet {
-    regex: regex_automata::meta::Regex,
-    /// Program index -> pattern id in `regex`; `None` for a program that runs alone.
+    engine: SetEngine,
+    /// Program index -> pattern id in the set; `None` for a program that runs alone.
     ids: Vec<Option<usize>>,
+    /// Pattern id in the set -> program index (ids grow with the index, so this is sorted).
+    programs: Vec<usize>,
     /// Whether every program is in the set (then a miss of the set is a miss of all).
     complete: bool,
+}
+
+/// A dense DFA over all of `sources`, reporting every pattern that matches, if it is
+/// start-anchored (every source begins with `^`) and stays under the size limit.
+fn compile_set_dfa(sources: &[&str]) -> Option<dense::DFA<Vec<u32>>> {
+    let config = dense::Config::new()
+        .start_kind(StartKind::Anchored)
+        .match_kind(regex_automata::MatchKind::All)
+        .dfa_size_limit(Some(SET_DFA_SIZE_LIMIT))
+        .determinize_size_limit(Some(SET_DFA_SIZE_LIMIT));
+    let dfa = dense::Builder::new()
+        .configure(config)
+        .build_many(sources)
+        .ok()?;
+    // An anchored walk would miss a match that starts later in the path.
+    dfa.is_always_start_anchored().then_some(dfa)
+}
+
+/// Walks `dfa` over `path` from its anchored start, calling `on_match` with each match
+/// state met (including the one after the end); `false` if none was.
+#[inline]
+fn walk_dense(
+    dfa: &dense::DFA<Vec<u32>>,
+    path: &str,
+    mut on_match: impl FnMut(regex_automata::util::primitives::StateID),
+) -> bool {
+    let config = regex_automata::util::start::Config::new().anchored(Anchored::Yes);
+    let Ok(mut state) = dfa.start_state(&config) else {
+        return false;
+    };
+    let mut matched = false;
+    for &byte in path.as_bytes() {
+        state = dfa.next_state(state, byte);
+        if dfa.is_special_state(state) {
+            if dfa.is_dead_state(state) {
+                return matched;
+            }
+            // A match state here is a match that ended one byte back (a pattern without
+            // `$`): it counts, as it does for `regex::Regex::is_match`.
+            if dfa.is_match_state(state) {
+                matched = true;
+                on_match(state);
+            }
+        }
+    }
+    state = dfa.next_eoi_state(state);
+    if dfa.is_match_state(state) {
+        matched = true;
+        on_match(state);
+    }
+    matched
+}
+
+/// The pattern ids a walk met, without allocating; `overflow` when there were more than
+/// it holds (the search then collects them in a [`PatternSet`]).
+#[derive(Default)]
+struct Found {
+    ids: [usize; 8],
+    len: usize,
+    overflow: bool,
+}
+
+impl Found {
+    fn insert(&mut self, pid: usize) {
+        if self.ids[..self.len].contains(&pid) {
+            return;
+        }
+        match self.ids.get_mut(self.len) {
+            Some(slot) => {
+                *slot = pid;
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// The ids met, in order.
+    fn sorted(&mut self) -> &[usize] {
+        let ids = &mut self.ids[..self.len];
+        ids.sort_unstable();
+        ids
+    }
 }
 
 impl ProgramSet {
@@ -331,11 +430,13 @@ impl ProgramSet {
     pub(crate) fn build(programs: &[&Program]) -> Option<Self> {
         let mut sources = Vec::new();
         let mut ids = Vec::with_capacity(programs.len());
-        for program in programs {
+        let mut indices = Vec::new();
+        for (i, program) in programs.iter().enumerate() {
             match &program.plain_source {
                 Some(src) if programs.len() > 1 => {
                     ids.push(Some(sources.len()));
                     sources.push(src.as_str());
+                    indices.push(i);
                 }
                 _ => ids.push(None),
             }
@@ -343,16 +444,23 @@ impl ProgramSet {
         if sources.len() < 2 {
             return None;
         }
-        let regex = regex_automata::meta::Regex::builder()
-            .configure(
-                regex_automata::meta::Config::new().match_kind(regex_automata::MatchKind::All),
-            )
-            .build_many(&sources)
-            .ok()?;
+        let engine = match compile_set_dfa(&sources) {
+            Some(dfa) => SetEngine::Dense(Box::new(dfa)),
+            None => SetEngine::Meta(
+                regex_automata::meta::Regex::builder()
+                    .configure(
+                        regex_automata::meta::Config::new()
+                            .match_kind(regex_automata::MatchKind::All),
+                    )
+                    .build_many(&sources)
+                    .ok()?,
+            ),
+        };
         let complete = ids.iter().all(Option::is_some);
         Some(ProgramSet {
-            regex,
+            engine,
             ids,
+            programs: indices,
             complete,
         })
     }
@@ -360,6 +468,12 @@ impl ProgramSet {
     /// Whether program `index` runs in the set (else it runs alone).
     pub(crate) fn contains(&self, index: usize) -> bool {
         self.ids.get(index).is_some_and(Option::is_some)
+    }
+
+    /// Whether the set runs on a prebuilt DFA.
+    #[cfg(test)]
+    pub(crate) fn is_dense(&self) -> bool {
+        matches!(self.engine, SetEngine::Dense(_))
     }
 
     /// The first program index (in order) that `check` accepts. `check` gets the index and,
@@ -371,10 +485,54 @@ impl ProgramSet {
         path: &str,
         check: impl Fn(usize, Option<bool>) -> bool,
     ) -> Option<usize> {
-        let input = Input::new(path);
-        if self.complete && !self.regex.is_match(input.clone()) {
-            return None;
+        if let SetEngine::Dense(dfa) = &self.engine {
+            // The patterns met, on the stack: a path usually matches one or two.
+            let mut found = Found::default();
+            let matched = walk_dense(dfa, path, |state| {
+                for k in 0..dfa.match_len(state) {
+                    found.insert(dfa.match_pattern(state, k).as_usize());
+                }
+            });
+            if !matched && self.complete {
+                return None;
+            }
+            if !found.overflow {
+                let found = found.sorted();
+                if self.complete {
+                    // Only the matched patterns, in program order (pattern ids follow it).
+                    return found
+                        .iter()
+                        .map(|&pid| self.programs[pid])
+                        .find(|&i| check(i, Some(true)));
+                }
+                return (0..self.ids.len())
+                    .position(|i| check(i, self.ids[i].map(|pid| found.contains(&pid))));
+            }
         }
+        self.position_with_pattern_set(path, check)
+    }
+
+    /// [`ProgramSet::position`] with every match collected into the thread's pattern set.
+    fn position_with_pattern_set(
+        &self,
+        path: &str,
+        check: impl Fn(usize, Option<bool>) -> bool,
+    ) -> Option<usize> {
+        let fill = |pats: &mut PatternSet| match &self.engine {
+            SetEngine::Dense(dfa) => {
+                walk_dense(dfa, path, |state| {
+                    for k in 0..dfa.match_len(state) {
+                        let _ = pats.try_insert(dfa.match_pattern(state, k));
+                    }
+                });
+            }
+            SetEngine::Meta(regex) => {
+                let input = Input::new(path);
+                if !self.complete || regex.is_match(input.clone()) {
+                    regex.which_overlapping_matches(&input, pats);
+                }
+            }
+        };
         let first = |pats: &PatternSet| {
             (0..self.ids.len()).position(|i| {
                 check(
@@ -383,19 +541,23 @@ impl ProgramSet {
                 )
             })
         };
+        let len = self.programs.len();
         PATTERN_SET.with(|cell| match cell.try_borrow_mut() {
             Ok(mut pats) => {
-                if pats.capacity() < self.regex.pattern_len() {
-                    *pats = PatternSet::new(self.regex.pattern_len());
+                if pats.capacity() < len {
+                    *pats = PatternSet::new(len);
                 }
                 pats.clear();
-                self.regex.which_overlapping_matches(&input, &mut pats);
+                fill(&mut pats);
+                if self.complete && pats.is_empty() {
+                    return None;
+                }
                 first(&pats)
             }
             // Already borrowed: a search from inside `check` (none does today) gets its own.
             Err(_) => {
-                let mut pats = PatternSet::new(self.regex.pattern_len());
-                self.regex.which_overlapping_matches(&input, &mut pats);
+                let mut pats = PatternSet::new(len);
+                fill(&mut pats);
                 first(&pats)
             }
         })

@@ -76,6 +76,7 @@
 //! | `external` | rewrites to allow-listed other origins are forwarded there: `ProxyLayer::with_external`, the `external` module | `hyper`, `hyper-util` |
 //! | `external-rustls` | the same for `https` upstreams (rustls with ring, webpki roots) | `hyper-rustls`, `rustls` |
 //! | `user-agent` | `ProxyRequest::user_agent`: browser, OS, device, bot | `woothee` |
+//! | `signed-cookies` | signed and private cookies with `ProxyLayer::with_cookie_key` (the `cookies` module) | `cookie`'s `signed`, `private` |
 //! | `maxminddb` | `ProxyLayer::with_geo_database`: geolocation from a MaxMind `.mmdb` file | `maxminddb` |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -86,6 +87,10 @@ pub mod background;
 pub mod compose;
 mod config_error;
 pub mod context;
+#[cfg(feature = "signed-cookies")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signed-cookies")))]
+pub mod cookies;
+pub mod extract;
 #[cfg(feature = "external")]
 #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 pub mod external;

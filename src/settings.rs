@@ -38,6 +38,9 @@ pub(crate) struct Settings {
     /// The allow-list and client for external rewrites (`ProxyLayer::with_external`).
     #[cfg(feature = "external")]
     pub(crate) forwarder: Option<crate::external::Forwarder>,
+    /// The key of signed and private cookies (`ProxyLayer::with_cookie_key`).
+    #[cfg(feature = "signed-cookies")]
+    pub(crate) cookie_key: Option<crate::cookies::CookieKey>,
     /// Set by `with_rules` when a 404 rewrite may need the body `with_request_body` read.
     pub(crate) keep_body_copy: bool,
 }
@@ -54,6 +57,8 @@ impl Default for Settings {
             context: None,
             #[cfg(feature = "external")]
             forwarder: None,
+            #[cfg(feature = "signed-cookies")]
+            cookie_key: None,
             keep_body_copy: false,
         }
     }

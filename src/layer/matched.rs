@@ -30,6 +30,7 @@ use tracing::{Instrument, Span};
 
 use super::body_mode::sealed::{Mode, ReadLimits};
 use super::outcome::{self, Step};
+use crate::extract::ProxyValues;
 use crate::function::{IntoProxyResponse, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
@@ -82,6 +83,9 @@ impl<S, F: ProxyFn> Matched<S, F> {
             }
         }
         let head = Head::new(parts, Arc::clone(&settings));
+        // Kept for what the proxy learned (`extract`); a clone allocates only for a path
+        // that matched in its decoded form.
+        let captured_copy = captured.clone();
         let mut request = ProxyRequest::new(Arc::clone(&head), captured);
         if let Some(bytes) = bytes {
             request = request.with_body(bytes);
@@ -91,10 +95,16 @@ impl<S, F: ProxyFn> Matched<S, F> {
             Err(response) => return Ok(response),
         };
         let marks = cache_marks(&head.reads, &decision, &head.parts);
+        // Worked out before the decision's edits, from the head the function got.
+        let learned = (decision.is_next() || decision.rewrite_url().is_some())
+            .then(|| ProxyValues::of(&head, captured_copy));
         let mut parts = Head::into_parts(head);
         match outcome::apply(decision, &mut parts, &settings) {
             Step::CallInner(mut extras) => {
                 drop(span);
+                if let Some(learned) = learned {
+                    parts.extensions.insert(learned);
+                }
                 extras.mark_for_caches(marks);
                 let response = inner.call(Request::from_parts(parts, body)).await?;
                 Ok(extras.apply_to(response.map(Body::new)))

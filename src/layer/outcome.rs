@@ -10,6 +10,7 @@ use url::Url;
 use crate::response::{
     error_response, misconfigured, Outcome, ProxyResponse, ResponseExtras, REWRITE_AFTER_ROUTING,
 };
+use crate::request_values::apply_cookie_changes;
 use crate::settings::Settings;
 use crate::url_safety::{
     already_routed, point_at, redirect_response, rewrite_destination, Refusal, RefusedRedirect,
@@ -36,6 +37,12 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
     if let Some(reason) = decision.invalid_reason() {
         return invalid_decision(parts, reason);
     }
+    #[cfg(feature = "signed-cookies")]
+    let mut decision = decision;
+    #[cfg(feature = "signed-cookies")]
+    if let Err(reason) = crate::cookies::seal(&mut decision, settings.cookie_key.as_ref()) {
+        return invalid_decision(parts, &reason);
+    }
     // Taken apart by value: every piece moves once to where it goes.
     let (outcome, mut additions) = decision.into_parts();
     let edits = additions.take_request_edits();
@@ -43,6 +50,7 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
     match outcome {
         Outcome::Next => {
             edits.apply(parts);
+            apply_cookie_changes(&mut parts.headers, extras.cookies());
             Step::CallInner(extras)
         }
         Outcome::Respond(response) => Step::Respond(extras.apply_to(response)),
@@ -61,11 +69,13 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
                     }
                     point_at(parts, uri);
                     edits.apply(parts);
+                    apply_cookie_changes(&mut parts.headers, extras.cookies());
                     Step::CallInner(extras)
                 }
                 #[cfg(feature = "external")]
                 Ok(RewriteTarget::External(target)) => {
                     edits.apply(parts);
+                    apply_cookie_changes(&mut parts.headers, extras.cookies());
                     Step::External(target, extras)
                 }
                 #[cfg(not(feature = "external"))]

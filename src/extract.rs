@@ -2,11 +2,14 @@
 //! (after trusted proxies), its geolocation, its user agent (feature `user-agent`) and the
 //! matcher's parameters, as axum extractors.
 //!
-//! On `next` and on a local rewrite the layer puts one [`ProxyValues`] in the request's
-//! extensions, worked out from the request as the proxy function got it, before its header
+//! With [`ProxyLayer::with_learned_values`], on `next` and on a local rewrite the layer
+//! puts one [`ProxyValues`] in the request's extensions, worked out from the request as the proxy function got it, before its header
 //! edits: the same values the function saw, whatever a client (or the function) writes in
 //! `X-Forwarded-For` or a CDN's geo headers (`tests/learned_values.rs`). A handler behind no
-//! proxy layer gets a `500` and a logged reason rather than a guess from the headers.
+//! proxy layer (or behind one without `with_learned_values`) gets a `500` and a logged
+//! reason rather than a guess from the headers. It is asked for because it costs a few
+//! allocations per matched request, which a layer whose handlers do not need it should
+//! not pay (`tests/budgets.rs`).
 //!
 //! ```
 //! use axum::{routing::get, Router};
@@ -21,6 +24,7 @@
 //! let router: Router = Router::new().route("/teams/{team}", get(page));
 //! let app = ProxyLayer::new(|_: ProxyRequest| async { ProxyResponse::next() })
 //!     .with_matcher(Matcher::new(["/teams/:team"])?)
+//!     .with_learned_values()
 //!     .layer(router);
 //! # let _ = app;
 //! # Ok(())
@@ -38,6 +42,19 @@ use http::request::Parts;
 use crate::context::Geo;
 use crate::matcher::{Deferred, Params};
 use crate::request::{Head, ProxyRequest};
+use crate::ProxyLayer;
+
+impl<F, M> ProxyLayer<F, M> {
+    /// On `next` and on a local rewrite, hands what the proxy learned (client IP, geo, user
+    /// agent, the matcher's parameters) to the handlers, as the extractors of
+    /// [`extract`](crate::extract). Off by default: it costs a few allocations per
+    /// matched request.
+    #[must_use]
+    pub fn with_learned_values(mut self) -> Self {
+        self.settings.share_learned = true;
+        self
+    }
+}
 
 /// Everything the proxy learned, as one extractor; the others below take one field of it.
 ///
@@ -116,7 +133,10 @@ pub struct ProxyNotMounted;
 
 impl fmt::Display for ProxyNotMounted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the proxy layer is not mounted in front of this route")
+        f.write_str(
+            "the proxy layer is not mounted in front of this route \
+             (or was built without ProxyLayer::with_learned_values)",
+        )
     }
 }
 

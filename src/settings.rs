@@ -41,6 +41,9 @@ pub(crate) struct Settings {
     /// The key of signed and private cookies (`ProxyLayer::with_cookie_key`).
     #[cfg(feature = "signed-cookies")]
     pub(crate) cookie_key: Option<crate::cookies::CookieKey>,
+    /// Whether `next` and rewrites carry what the proxy learned to the handlers
+    /// (`ProxyLayer::with_learned_values`).
+    pub(crate) share_learned: bool,
     /// Set by `with_rules` when a 404 rewrite may need the body `with_request_body` read.
     pub(crate) keep_body_copy: bool,
 }
@@ -59,6 +62,7 @@ impl Default for Settings {
             forwarder: None,
             #[cfg(feature = "signed-cookies")]
             cookie_key: None,
+            share_learned: false,
             keep_body_copy: false,
         }
     }

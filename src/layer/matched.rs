@@ -83,9 +83,12 @@ impl<S, F: ProxyFn> Matched<S, F> {
             }
         }
         let head = Head::new(parts, Arc::clone(&settings));
-        // Kept for what the proxy learned (`extract`); a clone allocates only for a path
-        // that matched in its decoded form.
-        let captured_copy = captured.clone();
+        // Kept for what the proxy learned (`extract`), when the layer shares it.
+        let captured_copy = if settings.share_learned {
+            captured.clone()
+        } else {
+            None
+        };
         let mut request = ProxyRequest::new(Arc::clone(&head), captured);
         if let Some(bytes) = bytes {
             request = request.with_body(bytes);
@@ -96,8 +99,9 @@ impl<S, F: ProxyFn> Matched<S, F> {
         };
         let marks = cache_marks(&head.reads, &decision, &head.parts);
         // Worked out before the decision's edits, from the head the function got.
-        let learned = (decision.is_next() || decision.rewrite_url().is_some())
-            .then(|| ProxyValues::of(&head, captured_copy));
+        let learned = (settings.share_learned
+            && (decision.is_next() || decision.rewrite_url().is_some()))
+        .then(|| ProxyValues::of(&head, captured_copy));
         let mut parts = Head::into_parts(head);
         match outcome::apply(decision, &mut parts, &settings) {
             Step::CallInner(mut extras) => {

@@ -167,7 +167,10 @@ fn login_form(body: &[u8]) -> LoginForm {
 /// The session store failed: a 500, with the reason logged (never "let it through").
 fn store_failed(err: &tower_sessions::session::Error) -> ProxyResponse {
     tracing::error!(%err, "session store failed");
-    ProxyResponse::respond((http::StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
+    ProxyResponse::respond((
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+    ))
 }
 
 async fn home() -> Html<&'static str> {

@@ -153,7 +153,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ProxyValues {
     type Rejection = ProxyNotMounted;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Self>().cloned().ok_or(ProxyNotMounted)
+        parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .ok_or(ProxyNotMounted)
     }
 }
 

@@ -10,3 +10,8 @@ pub mod outcomes {}
 
 #[doc = include_str!("../docs/axum.md")]
 pub mod axum {}
+
+#[cfg(feature = "signed-cookies")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signed-cookies")))]
+#[doc = include_str!("../docs/cookies.md")]
+pub mod cookies {}

@@ -59,6 +59,8 @@
 //! - [Where to mount the layer](guide::mounting), and why `Router::with_state` comes first.
 //! - [What each outcome does](guide::outcomes): header edits, cookies, cache marks,
 //!   failures, composition.
+//! - Cookies the handler sees, signed and private cookies, what the proxy learned as
+//!   extractors (the `guide::cookies` page, feature `signed-cookies`; [`extract`]).
 //! - [Axum's State and extractors in the proxy function, and the response on its way
 //!   back](guide::axum).
 //! - [The matcher](matcher), [next.config rules](rules), [client IP, user agent and
@@ -90,10 +92,10 @@ pub mod context;
 #[cfg(feature = "signed-cookies")]
 #[cfg_attr(docsrs, doc(cfg(feature = "signed-cookies")))]
 pub mod cookies;
-pub mod extract;
 #[cfg(feature = "external")]
 #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 pub mod external;
+pub mod extract;
 mod function;
 pub mod guide;
 mod layer;

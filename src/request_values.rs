@@ -160,13 +160,16 @@ pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
 
 /// Writes the proxy's cookie sets and deletes into the request's `Cookie` header, so that
 /// the inner service reads the cookies as the browser will send them next time (Next.js
-/// since 14.2: `x-middleware-set-cookie` merged into the page's `cookies()` by
-/// `mergeMiddlewareCookies`, `packages/next/src/server/async-storage/request-store.ts`).
+/// since 14.2; in next 16.4.6 `dist/server/web/spec-extension/response.js` writes
+/// `x-middleware-set-cookie`, `dist/server/lib/router-utils/resolve-routes.js` puts it on
+/// the request, and `mergeMiddlewareCookies` in `dist/server/async-storage/request-store.js`
+/// sets each cookie into the page's `RequestCookies`).
 ///
 /// A set cookie replaces the client's pairs of that name at the place of the first one (a
 /// new name goes last, as `RequestCookies.set` keeps its `Map` order); a deleted or expired
-/// one (`Max-Age` ≤ 0, `Expires` in the past) is left out, where Next.js hands the page an
-/// empty value: a browser would not send it. The client's other pairs are kept as written;
+/// one (`Max-Age` ≤ 0, `Expires` in the past) is left out, where Next.js's `set` hands the
+/// page an empty value: a browser would not send it, and a handler that checks for a
+/// session cookie after a logout must not find `Some("")`. The client's other pairs are kept as written;
 /// every `Cookie` line becomes one, joined with `; `. Guarded by
 /// `tests/cookies_handler.rs`.
 pub(crate) fn apply_cookie_changes(headers: &mut HeaderMap, changes: &[cookie::Cookie<'static>]) {
@@ -184,7 +187,9 @@ pub(crate) fn apply_cookie_changes(headers: &mut HeaderMap, changes: &[cookie::C
         let name = change.name();
         let value = (!is_removal(change)).then(|| {
             // The value as it will come back: encoded as the `Set-Cookie` line encodes it.
-            let encoded = cookie::Cookie::new(name, change.value()).encoded().to_string();
+            let encoded = cookie::Cookie::new(name, change.value())
+                .encoded()
+                .to_string();
             encoded[name.len() + 1..].to_owned()
         });
         let first = pairs.iter().position(|(n, _)| n == name);
@@ -261,7 +266,10 @@ mod tests {
         assert_eq!(applied(Some("b=1"), &[deleted("b")]), None);
         let mut expired = Cookie::new("b", "v");
         expired.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
-        assert_eq!(applied(Some("b=1; c=2"), &[expired]).as_deref(), Some("c=2"));
+        assert_eq!(
+            applied(Some("b=1; c=2"), &[expired]).as_deref(),
+            Some("c=2")
+        );
     }
 
     #[test]

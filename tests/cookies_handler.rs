@@ -46,7 +46,8 @@ async fn over_a_real_server_the_handler_sees_the_proxys_set_and_delete() {
     let set = header_values(&response, "set-cookie");
     assert!(set.iter().any(|line| line.starts_with("a=1")), "{set:?}");
     assert!(
-        set.iter().any(|line| line.starts_with("b=;") && line.contains("Max-Age=0")),
+        set.iter()
+            .any(|line| line.starts_with("b=;") && line.contains("Max-Age=0")),
         "{set:?}"
     );
 
@@ -80,7 +81,9 @@ async fn with_oneshot_an_encoded_value_reads_back_as_set() {
     async fn read(req: axum::extract::Request) -> String {
         // The handler's own reading (axum-extra's jar) decodes what the proxy encoded.
         let jar = axum_extra::extract::CookieJar::from_headers(req.headers());
-        jar.get("note").map(|c| c.value().to_owned()).unwrap_or_default()
+        jar.get("note")
+            .map(|c| c.value().to_owned())
+            .unwrap_or_default()
     }
     let app = ProxyLayer::new(proxy).layer(Router::new().route("/", get(read)));
     let response = send(&app, get_req("/")).await;

@@ -44,7 +44,12 @@ async fn a_forwarding_header_does_not_change_the_client_ip_the_handler_gets() {
     let app = ProxyLayer::new(proxy).with_learned_values().layer(router());
     let addr = serve_with_peer(app).await;
     // Sent by the client itself, to a layer that trusts no proxy.
-    let response = get_at(addr, "/ip", &[("x-forwarded-for", "203.0.113.9"), ("cf-ipcountry", "FR")]).await;
+    let response = get_at(
+        addr,
+        "/ip",
+        &[("x-forwarded-for", "203.0.113.9"), ("cf-ipcountry", "FR")],
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(header_values(&response, "x-proxy-saw"), ["Some(127.0.0.1)"]);
     assert_eq!(response.body().as_ref(), b"Some(127.0.0.1) None");
@@ -58,7 +63,10 @@ async fn behind_a_trusted_proxy_the_handler_gets_the_proxys_reading_not_the_edit
         .layer(router());
     let addr = serve_with_peer(app).await;
     let response = get_at(addr, "/ip", &[("x-forwarded-for", "198.51.100.4")]).await;
-    assert_eq!(header_values(&response, "x-proxy-saw"), ["Some(198.51.100.4)"]);
+    assert_eq!(
+        header_values(&response, "x-proxy-saw"),
+        ["Some(198.51.100.4)"]
+    );
     // The function set `x-forwarded-for: 192.0.2.200` for the handler: not what it learned.
     assert_eq!(response.body().as_ref(), b"Some(198.51.100.4) None");
 }
@@ -82,7 +90,8 @@ async fn a_handler_behind_no_proxy_gets_a_logged_500() {
     let response = send(&router(), get_req("/ip")).await;
     assert_eq!(response.status(), 500);
     assert!(
-        log.contents().contains("the proxy layer is not mounted in front of this route"),
+        log.contents()
+            .contains("the proxy layer is not mounted in front of this route"),
         "{}",
         log.contents()
     );
@@ -99,12 +108,17 @@ async fn the_user_agent_is_the_one_the_proxy_parsed() {
         let is_bot = req.user_agent().is_bot;
         ProxyResponse::next()
             .header("x-bot", is_bot.to_string())
-            .request_header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0")
+            .request_header(
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+            )
     }
-    let app = ProxyLayer::new(bot).with_learned_values().layer(Router::new().route(
-        "/",
-        get(|ClientUserAgent(ua): ClientUserAgent| async move { ua.is_bot.to_string() }),
-    ));
+    let app = ProxyLayer::new(bot)
+        .with_learned_values()
+        .layer(Router::new().route(
+            "/",
+            get(|ClientUserAgent(ua): ClientUserAgent| async move { ua.is_bot.to_string() }),
+        ));
     let addr = serve(app).await;
     let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
     let response = get_at(addr, "/", &[("user-agent", googlebot)]).await;

@@ -68,7 +68,9 @@ impl Browser {
         for line in &set_cookies {
             let cookie = Cookie::parse(line.clone()).unwrap();
             let gone = cookie.max_age().is_some_and(|age| age.is_zero())
-                || cookie.expires_datetime().is_some_and(|at| at.unix_timestamp() <= 0);
+                || cookie
+                    .expires_datetime()
+                    .is_some_and(|at| at.unix_timestamp() <= 0);
             if gone {
                 self.jar.remove(cookie.name());
             } else {
@@ -98,14 +100,27 @@ async fn log_in_see_the_protected_pages_log_out_and_be_sent_to_login() {
 
     let page = browser.get("/dashboard?tab=2").await;
     assert_eq!(page.status, 307);
-    assert_eq!(page.location.as_deref(), Some("/login?from=%2Fdashboard%3Ftab%3D2"));
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/login?from=%2Fdashboard%3Ftab%3D2")
+    );
     let form = browser.get(page.location.as_deref().unwrap()).await;
-    assert!(form.body.contains("value=\"/dashboard?tab=2\""), "{}", form.body);
+    assert!(
+        form.body.contains("value=\"/dashboard?tab=2\""),
+        "{}",
+        form.body
+    );
 
-    let page = browser.post("/login", "user=ann&from=%2Fdashboard%3Ftab%3D2").await;
+    let page = browser
+        .post("/login", "user=ann&from=%2Fdashboard%3Ftab%3D2")
+        .await;
     assert_eq!(page.status, 303);
     assert_eq!(page.location.as_deref(), Some("/dashboard?tab=2"));
-    assert!(browser.jar.contains_key("id"), "the session cookie: {:?}", page.set_cookies);
+    assert!(
+        browser.jar.contains_key("id"),
+        "the session cookie: {:?}",
+        page.set_cookies
+    );
 
     let page = browser.get("/dashboard?tab=2").await;
     assert_eq!(page.status, 200);
@@ -124,8 +139,14 @@ async fn log_in_see_the_protected_pages_log_out_and_be_sent_to_login() {
 async fn a_return_path_to_another_site_goes_to_the_dashboard() {
     let addr = common::serve(sessions::app(Key::generate())).await;
     let mut browser = Browser::new(addr);
-    for evil in ["%2F%2Fevil.example", "https%3A%2F%2Fevil.example", "%2F%5Cevil.example"] {
-        let page = browser.post("/login", &format!("user=ann&from={evil}")).await;
+    for evil in [
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+    ] {
+        let page = browser
+            .post("/login", &format!("user=ann&from={evil}"))
+            .await;
         assert_eq!(page.location.as_deref(), Some("/dashboard"), "{evil}");
     }
     assert_eq!(browser.post("/login", "user=+&from=%2F").await.status, 400);
@@ -137,7 +158,11 @@ async fn a_signed_remember_me_cookie_restores_a_lost_session_and_a_changed_one_d
     let mut browser = Browser::new(addr);
     let page = browser.post("/login", "user=bea&remember=on").await;
     assert_eq!(page.location.as_deref(), Some("/dashboard"));
-    let remember = browser.jar.get("remember").cloned().expect("a remember-me cookie");
+    let remember = browser
+        .jar
+        .get("remember")
+        .cloned()
+        .expect("a remember-me cookie");
     assert_ne!(remember, "bea", "signed, not the bare name");
 
     // The session is gone (a restart of the memory store): remembered.

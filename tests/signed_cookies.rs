@@ -89,9 +89,13 @@ async fn the_handlers_jars_read_what_the_proxy_signed_and_encrypted() {
     let set = set_cookies(&response);
     assert_eq!(body_string(response).await, "ann|s1");
     // ... and when the browser sends them back, over a real server.
-    assert!(!set.iter().any(|line| line.contains("s1")), "private: {set:?}");
-    let addr = serve(ProxyLayer::new(|_: ProxyRequest| async { ProxyResponse::next() })
-        .layer(router(&key)))
+    assert!(
+        !set.iter().any(|line| line.contains("s1")),
+        "private: {set:?}"
+    );
+    let addr = serve(
+        ProxyLayer::new(|_: ProxyRequest| async { ProxyResponse::next() }).layer(router(&key)),
+    )
     .await;
     let back = cookie_pairs(&set);
     let response = get_at(addr, "/read", &[("cookie", &back)]).await;
@@ -137,7 +141,11 @@ async fn a_tampered_or_foreign_cookie_reads_as_absent() {
             .header("cookie", cookies)
             .body(axum::body::Body::empty())
             .unwrap();
-        assert_eq!(body_string(send(&foreign, request).await).await, "|", "{cookies}");
+        assert_eq!(
+            body_string(send(&foreign, request).await).await,
+            "|",
+            "{cookies}"
+        );
     }
 }
 
@@ -150,14 +158,22 @@ async fn without_a_key_writing_is_a_logged_500_and_reading_is_absent() {
     let response = send(&app, get_req("/read")).await;
     assert_eq!(response.status(), 500);
     assert!(set_cookies(&response).is_empty());
-    assert!(log.contents().contains("with_cookie_key"), "{}", log.contents());
+    assert!(
+        log.contents().contains("with_cookie_key"),
+        "{}",
+        log.contents()
+    );
 
     let request = http::Request::get("/proxy-reads")
         .header("cookie", "user=anything")
         .body(axum::body::Body::empty())
         .unwrap();
     assert_eq!(body_string(send(&app, request).await).await, "|");
-    assert!(log.contents().contains("a layer without a key"), "{}", log.contents());
+    assert!(
+        log.contents().contains("a layer without a key"),
+        "{}",
+        log.contents()
+    );
 }
 
 #[tokio::test]
@@ -174,12 +190,13 @@ async fn a_proxy_function_takes_the_key_from_state_through_its_jar() {
     }
     let key = Key::generate();
     let state = App { key: key.clone() };
-    let router = router(&key).route(
-        "/",
-        get(|headers: http::HeaderMap| async move {
-            headers["x-user"].to_str().unwrap().to_owned()
-        }),
-    );
+    let router =
+        router(&key).route(
+            "/",
+            get(|headers: http::HeaderMap| async move {
+                headers["x-user"].to_str().unwrap().to_owned()
+            }),
+        );
     let app = ProxyLayer::with_state(state, guard).layer(router);
     let addr = serve(app).await;
     assert_eq!(get_at(addr, "/", &[]).await.status(), 307);

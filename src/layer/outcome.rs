@@ -7,10 +7,10 @@ use http::StatusCode;
 #[cfg(feature = "external")]
 use url::Url;
 
+use crate::request_values::apply_cookie_changes;
 use crate::response::{
     error_response, misconfigured, Outcome, ProxyResponse, ResponseExtras, REWRITE_AFTER_ROUTING,
 };
-use crate::request_values::apply_cookie_changes;
 use crate::settings::Settings;
 use crate::url_safety::{
     already_routed, point_at, redirect_response, rewrite_destination, Refusal, RefusedRedirect,

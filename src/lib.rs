@@ -119,7 +119,7 @@ pub use layer::{ProxyLayer, ProxyService};
 /// The response futures of the services this crate builds.
 pub mod future {
     pub use crate::layer::future::ResponseFuture;
-    pub use crate::layer::rules::RulesFuture;
+    pub use crate::layer::rules::{RewriteFuture, RulesFuture};
 }
 pub use matcher::Matcher;
 pub use request::ProxyRequest;

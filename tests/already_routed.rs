@@ -139,3 +139,25 @@ async fn known_limit_the_fallback_of_a_router_nested_with_nest_is_not_detected()
         (StatusCode::NOT_FOUND, "nested fallback for /new")
     );
 }
+
+/// A proxy rewrite that keeps the path (only the query changes) leaves an `OriginalUri` with
+/// the same path, as a router's fallback does; it must not read as "routed": a beforeFiles
+/// rule after it still re-routes the request.
+#[tokio::test]
+async fn a_rewrite_to_the_same_path_is_not_routing() {
+    use tower_proxy_fn::rules::{Rewrite, Rules};
+
+    async fn same_path(req: ProxyRequest) -> ProxyResponse {
+        match req.path() {
+            "/same" => ProxyResponse::rewrite("/same?from=proxy"),
+            _ => ProxyResponse::next(),
+        }
+    }
+    let rules = Rules::new().rewrite_before(Rewrite::new("/same", "/new").unwrap());
+    let app = ProxyLayer::new(same_path).with_rules(rules).layer(routes());
+    let addr = serve(app).await;
+
+    let (status, body) = fetch(addr, "/same").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, "new handler for /same");
+}

@@ -192,9 +192,9 @@ macro_rules! extractor_functions {
             fn prepare(
                 &mut self,
                 parts: &mut Parts,
-            ) -> impl Future<Output = Result<(), Response>> + Send {
+            ) -> impl Future<Output = Result<(), Box<Response>>> + Send {
                 async move {
-                    $(let $ty = extract::<$ty, S>(parts, &self.state).await?;)+
+                    $(let $ty = extract::<$ty, S>(parts, &self.state).await.map_err(Box::new)?;)+
                     *self.extracted.get_mut().unwrap_or_else(PoisonError::into_inner) =
                         Some(($($ty,)+));
                     Ok(())

@@ -6,10 +6,17 @@
 
 mod extract;
 
-use std::future::Future;
+use std::any::Any;
+use std::future::{poll_fn, Future};
+use std::panic::AssertUnwindSafe;
+use std::pin::{pin, Pin};
+use std::task::Poll;
+use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use http::request::Parts;
+use tokio::time::Sleep;
 
 use crate::{ProxyRequest, ProxyResponse};
 
@@ -50,9 +57,14 @@ pub trait ProxyFn: Clone + Send + Sync + 'static {
     /// Work on the request head while the layer still owns it, before [`call`](Self::call)
     /// on this same value: extractors run here on the real head, without a copy, and what
     /// they change reaches the inner service as in axum's `from_fn`. An `Err` is the
-    /// response. Called only when [`PREPARES`](Self::PREPARES) is set.
+    /// response (boxed: the default future then stays a few bytes, and the layer's future,
+    /// which has room for it, stays small: `the_matched_future_stays_small`). Called only
+    /// when [`PREPARES`](Self::PREPARES) is set.
     #[doc(hidden)]
-    fn prepare(&mut self, parts: &mut Parts) -> impl Future<Output = Result<(), Response>> + Send {
+    fn prepare(
+        &mut self,
+        parts: &mut Parts,
+    ) -> impl Future<Output = Result<(), Box<Response>>> + Send {
         let _ = parts;
         std::future::ready(Ok(()))
     }
@@ -89,4 +101,41 @@ impl<E: IntoResponse> IntoProxyResponse for Result<ProxyResponse, E> {
     fn into_proxy_response(self) -> ProxyResponse {
         self.unwrap_or_else(ProxyResponse::respond)
     }
+}
+
+/// Why [`prepare`] gave no go-ahead.
+pub(crate) enum NotPrepared {
+    /// An extractor's rejection, the response (boxed: it is large and rare).
+    Rejected(Box<Response>),
+    /// An extractor panicked.
+    Panicked(Box<dyn Any + Send>),
+    /// The extractors ran over the function's time limit.
+    TimedOut,
+}
+
+/// Runs [`ProxyFn::prepare`] with its panics caught, within `limit`. The timer is set only
+/// once the extractors have to wait: most answer at once, and need no runtime with time
+/// enabled (`tests/extractor_budgets.rs` runs without one).
+pub(crate) async fn prepare<F: ProxyFn>(
+    function: &mut F,
+    parts: &mut Parts,
+    limit: Option<Duration>,
+) -> Result<(), NotPrepared> {
+    let mut running = pin!(AssertUnwindSafe(function.prepare(parts)).catch_unwind());
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
+    poll_fn(|cx| {
+        if let Poll::Ready(done) = running.as_mut().poll(cx) {
+            return Poll::Ready(match done {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(rejection)) => Err(NotPrepared::Rejected(rejection)),
+                Err(panic) => Err(NotPrepared::Panicked(panic)),
+            });
+        }
+        let Some(limit) = limit else {
+            return Poll::Pending;
+        };
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        timer.as_mut().poll(cx).map(|()| Err(NotPrepared::TimedOut))
+    })
+    .await
 }

@@ -21,8 +21,7 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
-use http::request::Parts;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::response::error_response;
@@ -93,8 +92,6 @@ pub(crate) mod sealed {
         pub size: usize,
         /// How long reading may take.
         pub time: Option<Duration>,
-        /// Keep a copy for a 404 rewrite rule to send again.
-        pub keep_copy: bool,
     }
 
     impl ReadLimits {
@@ -102,7 +99,6 @@ pub(crate) mod sealed {
             Self {
                 size: settings.body_limit,
                 time: settings.body_timeout,
-                keep_copy: settings.keep_body_copy,
             }
         }
     }
@@ -113,7 +109,7 @@ pub(crate) mod sealed {
         /// gives back the body the inner service gets. `Err` is the response that ends the
         /// request (a body over the limit, or too slow).
         fn read(
-            parts: &mut Parts,
+            headers: &HeaderMap,
             body: B,
             limits: ReadLimits,
         ) -> impl Future<Output = Result<(Option<Bytes>, B), Response>> + Send;
@@ -126,7 +122,7 @@ pub(crate) mod sealed {
 
 impl<B: Send> sealed::Mode<B> for Streamed {
     fn read(
-        _: &mut Parts,
+        _: &HeaderMap,
         body: B,
         _: ReadLimits,
     ) -> impl Future<Output = Result<(Option<Bytes>, B), Response>> + Send {
@@ -145,11 +141,11 @@ where
     B::Error: Into<axum::BoxError>,
 {
     fn read(
-        parts: &mut Parts,
+        headers: &HeaderMap,
         body: B,
         limits: ReadLimits,
     ) -> impl Future<Output = Result<(Option<Bytes>, B), Response>> + Send {
-        <Streamed as sealed::Mode<B>>::read(parts, body, limits)
+        <Streamed as sealed::Mode<B>>::read(headers, body, limits)
     }
 
     fn upstream_body() -> Option<fn(B) -> Body> {
@@ -163,13 +159,12 @@ where
     B::Error: Into<axum::BoxError>,
 {
     async fn read(
-        parts: &mut Parts,
+        headers: &HeaderMap,
         body: B,
         limits: ReadLimits,
     ) -> Result<(Option<Bytes>, B), Response> {
         let limit = limits.size;
-        let declared = parts
-            .headers
+        let declared = headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         if declared.is_some_and(|length| length > limit as u64) {
@@ -191,10 +186,6 @@ where
                 return Err(error_response(StatusCode::BAD_REQUEST, "Bad Request"));
             }
         };
-        // With 404 rewrite rules, a copy of the bytes rides along for a second call.
-        if limits.keep_copy {
-            parts.extensions.insert(BufferedCopy(bytes.clone()));
-        }
         Ok((Some(bytes.clone()), B::from(bytes)))
     }
 

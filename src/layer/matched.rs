@@ -10,39 +10,39 @@
 //! ```
 
 use std::any::Any;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::future::Either;
+use futures_util::future::CatchUnwind;
 use futures_util::FutureExt;
 use http::request::Parts;
 use http::{Request, StatusCode};
+use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower_service::Service;
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use super::body_mode::sealed::{Mode, ReadLimits};
+use super::body_mode::BufferedCopy;
 use super::outcome::{self, Step};
 use crate::extract::ProxyValues;
-use crate::function::{IntoProxyResponse, ProxyFn};
+use crate::function::{prepare, IntoProxyResponse, NotPrepared, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
 use crate::response::{error_response, internal_error, CacheMarks, ProxyResponse};
-use crate::settings::Settings;
 
-/// What a matched request needs: the service that was polled ready, the function, the
-/// layer's settings and what the matcher captured.
+/// What a matched request needs besides its head: the service that was polled ready, the
+/// function and what the matcher captured.
 pub(super) struct Matched<S, F> {
     pub(super) inner: S,
     pub(super) function: F,
-    pub(super) settings: Arc<Settings>,
     pub(super) captured: Option<Deferred>,
 }
 
@@ -52,7 +52,8 @@ impl<S, F: ProxyFn> Matched<S, F> {
     /// carried out (see `tests/failures.rs`, `tests/fail_closed.rs`).
     pub(super) async fn handle<M, B, ResBody>(
         self,
-        request: Request<B>,
+        mut head: Arc<Head>,
+        body: B,
     ) -> Result<Response, S::Error>
     where
         S: Service<Request<B>, Response = http::Response<ResBody>>,
@@ -60,99 +61,114 @@ impl<S, F: ProxyFn> Matched<S, F> {
         ResBody: http_body::Body<Data = Bytes> + Send + 'static,
         ResBody::Error: Into<axum::BoxError>,
     {
-        let Matched {
-            mut inner,
-            mut function,
-            settings,
-            captured,
-        } = self;
-        let (mut parts, body) = request.into_parts();
-        let (bytes, body) = match M::read(&mut parts, body, ReadLimits::of(&settings)).await {
-            Ok(read) => read,
-            Err(response) => return Ok(response),
-        };
-        // Extractors run on the head before it is shared (`ProxyFn::prepare`), under the
-        // function's panic guard and time limit (`tests/state_extractors.rs`).
-        if F::PREPARES {
-            let prepared = AssertUnwindSafe(function.prepare(&mut parts)).catch_unwind();
-            match within(settings.timeout, prepared).await {
-                Some(Ok(Ok(()))) => {}
-                Some(Ok(Err(rejection))) => return Ok(rejection),
-                Some(Err(panic)) => return Ok(panicked(&parts, &*panic)),
-                None => return Ok(timed_out(&None)),
-            }
-        }
-        let head = Head::new(parts, Arc::clone(&settings));
-        // Kept for what the proxy learned (`extract`), when the layer shares it.
-        let captured_copy = if settings.share_learned {
-            captured.clone()
-        } else {
-            None
-        };
-        let mut request = ProxyRequest::new(Arc::clone(&head), captured);
-        if let Some(bytes) = bytes {
-            request = request.with_body(bytes);
-        }
-        let (decision, span) = match decide(&function, request, &head, settings.timeout).await {
-            Ok(decided) => decided,
-            Err(response) => return Ok(response),
-        };
-        let marks = cache_marks(&head.reads, &decision, &head.parts);
-        // Worked out before the decision's edits, from the head the function got.
-        let learned = (settings.share_learned
-            && (decision.is_next() || decision.rewrite_url().is_some()))
-        .then(|| ProxyValues::of(&head, captured_copy));
-        let mut parts = Head::into_parts(head);
-        match outcome::apply(decision, &mut parts, &settings) {
-            Step::CallInner(mut extras) => {
-                drop(span);
-                if let Some(learned) = learned {
-                    parts.extensions.insert(learned);
+        // Everything up to the inner call is decided in this block, so that none of it is
+        // kept in the future while the inner service runs: a future is as large as its
+        // largest state, and it is moved into its box whole
+        // (`the_matched_future_stays_small`).
+        let (call, extras) = {
+            let Matched {
+                mut inner,
+                mut function,
+                captured,
+            } = self;
+            let settings = Arc::clone(&head.settings);
+            let limits = ReadLimits::of(&settings);
+            let (bytes, body) = match M::read(&head.parts.headers, body, limits).await {
+                Ok(read) => read,
+                Err(response) => return Ok(response),
+            };
+            // Extractors run on the head while this future alone holds it (`ProxyFn::prepare`;
+            // were it shared, `call` would extract from a copy), under the function's panic
+            // guard and time limit (`tests/state_extractors.rs`).
+            if F::PREPARES
+                && let Some(only) = Arc::get_mut(&mut head)
+            {
+                match prepare(&mut function, &mut only.parts, settings.timeout).await {
+                    Ok(()) => {}
+                    Err(NotPrepared::Rejected(response)) => return Ok(*response),
+                    Err(NotPrepared::Panicked(panic)) => return Ok(panicked(&head.parts, &*panic)),
+                    Err(NotPrepared::TimedOut) => return Ok(timed_out(&None)),
                 }
-                extras.mark_for_caches(marks);
-                let response = inner.call(Request::from_parts(parts, body)).await?;
-                Ok(extras.apply_to(response.map(Body::new)))
             }
-            Step::Respond(mut response) => {
-                if let Some(marks) = marks {
-                    marks.apply_to_own(response.headers_mut());
+            // With 404 rewrite rules, a copy of the bytes rides along for a second call.
+            let copy = bytes.clone().filter(|_| settings.keep_body_copy);
+            // Kept for what the proxy learned (`extract`), when the layer shares it.
+            let captured_copy = if settings.share_learned {
+                captured.clone()
+            } else {
+                None
+            };
+            let mut request = ProxyRequest::new(Arc::clone(&head), captured);
+            if let Some(bytes) = bytes {
+                request = request.with_body(bytes);
+            }
+            let deciding = match decide(&function, request, &head, settings.timeout) {
+                Ok(deciding) => deciding,
+                Err(panic) => return Ok(panicked(&head.parts, &*panic)),
+            };
+            #[cfg_attr(not(feature = "external"), allow(unused_variables))]
+            let (decision, span) = match deciding.await {
+                (Ok(decision), span) => (decision, span),
+                (Err(Undecided::Panicked(panic)), _) => {
+                    return Ok(panicked(&head.parts, &*panic));
                 }
-                Ok(response)
+                (Err(Undecided::TimedOut), span) => return Ok(timed_out(&span)),
+            };
+            let marks = cache_marks(&head.reads, &decision, &head.parts);
+            // Worked out before the decision's edits, from the head the function got.
+            let learned = (settings.share_learned
+                && (decision.is_next() || decision.rewrite_url().is_some()))
+            .then(|| ProxyValues::of(&head, captured_copy));
+            let mut parts = Head::into_parts(head);
+            if let Some(copy) = copy {
+                parts.extensions.insert(BufferedCopy(copy));
             }
-            #[cfg(feature = "external")]
-            Step::External(target, mut extras) => {
-                extras.mark_for_caches(marks);
-                let request = Request::from_parts(parts, body);
-                let (Some(forwarder), Some(to_body)) = (&settings.forwarder, M::upstream_body())
-                else {
-                    return Ok(crate::response::misconfigured(
-                        &crate::response::EXTERNAL_NOT_CONFIGURED,
-                        request.uri().path(),
-                        target.as_str(),
-                    ));
-                };
-                Ok(forwarder
-                    .forward(
-                        request.map(to_body),
-                        target,
-                        extras,
-                        span.unwrap_or_else(Span::none),
-                    )
-                    .await)
+            match outcome::apply(decision, &mut parts, &settings) {
+                Step::CallInner(mut extras) => {
+                    if let Some(learned) = learned {
+                        parts.extensions.insert(learned);
+                    }
+                    extras.mark_for_caches(marks);
+                    (inner.call(Request::from_parts(parts, body)), extras)
+                }
+                Step::Respond(mut response) => {
+                    if let Some(marks) = marks {
+                        marks.apply_to_own(response.headers_mut());
+                    }
+                    return Ok(response);
+                }
+                #[cfg(feature = "external")]
+                Step::External(target, mut extras) => {
+                    extras.mark_for_caches(marks);
+                    let request = Request::from_parts(parts, body);
+                    let (Some(forwarder), Some(to_body)) =
+                        (&settings.forwarder, M::upstream_body())
+                    else {
+                        return Ok(crate::response::misconfigured(
+                            &crate::response::EXTERNAL_NOT_CONFIGURED,
+                            request.uri().path(),
+                            target.as_str(),
+                        ));
+                    };
+                    let span = span.unwrap_or_else(Span::none);
+                    return Ok(forwarder
+                        .forward(request.map(to_body), target, extras, span)
+                        .await);
+                }
             }
-        }
+        };
+        Ok(extras.apply_to(call.await?.map(Body::new)))
     }
 }
 
-/// Runs the function on `request`: its decision (and its span, when a subscriber wants one),
-/// or the response that replaces it (500 for a panic, 504 for a function over its time
-/// limit).
-async fn decide<F: ProxyFn>(
+/// Starts the function on `request`: the future of its decision, or the panic of a function
+/// that panicked before it returned a future.
+fn decide<F: ProxyFn>(
     function: &F,
     request: ProxyRequest,
     head: &Head,
-    timeout: Option<Duration>,
-) -> Result<(ProxyResponse, Option<Span>), Response> {
+    limit: Option<Duration>,
+) -> Result<Deciding<F::Future>, Box<dyn Any + Send>> {
     // A span only when a subscriber wants one: building even a disabled one costs, with
     // `tracing`'s `log` feature on (axum's default `tower-log` turns it on).
     let span = if tracing::level_enabled!(tracing::Level::INFO) {
@@ -165,50 +181,77 @@ async fn decide<F: ProxyFn>(
     let called = in_span(&span, || {
         std::panic::catch_unwind(AssertUnwindSafe(|| function.call(request)))
     });
-    let running = match called {
-        Ok(future) => AssertUnwindSafe(future).catch_unwind(),
-        Err(panic) => return Err(panicked(&head.parts, &*panic)),
-    };
-    let running = match &span {
-        Some(span) => Either::Left(running.instrument(span.clone())),
-        None => Either::Right(running),
-    };
-    let Some(finished) = within(timeout, running).await else {
-        return Err(timed_out(&span));
-    };
-    let decision = match finished {
-        Ok(output) => output.into_proxy_response(),
-        Err(panic) => return Err(panicked(&head.parts, &*panic)),
-    };
-    if let (Some(span), Some(started)) = (&span, started) {
-        record_decision(span, &decision, started);
+    match called {
+        Ok(future) => Ok(Deciding {
+            future: AssertUnwindSafe(future).catch_unwind(),
+            span,
+            started,
+            limit,
+            timer: None,
+        }),
+        Err(panic) => Err(panic),
     }
-    Ok((decision, span))
 }
 
-/// `future`'s output, or `None` when it runs over `limit`. The timer is set only once the
-/// future has to wait, at its first poll: a function that decides at once (most do) reads
-/// no clock and needs no timer entry, nor a runtime with time enabled (`tests/budgets.rs`
-/// runs without one; `tests/composition.rs` times a function out).
-async fn within<Fut: Future>(limit: Option<Duration>, future: Fut) -> Option<Fut::Output> {
-    let mut future = pin!(future);
-    // Boxed: the timer is large, and most requests never set it, so it should not make the
-    // future of every matched request larger.
-    let mut timer: Option<Pin<Box<Sleep>>> = None;
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = future.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        let Some(limit) = limit else {
-            return Poll::Pending;
+/// Why the function gave no decision.
+enum Undecided {
+    Panicked(Box<dyn Any + Send>),
+    TimedOut,
+}
+
+pin_project! {
+    /// The function's future, in its span, with its panics caught and under its time limit.
+    ///
+    /// A struct rather than nested `async` blocks: each of those would keep its own copy of
+    /// its arguments, and the boxed future of every matched request is as large as its
+    /// largest state (`the_matched_future_stays_small`).
+    struct Deciding<Fut> {
+        #[pin]
+        future: CatchUnwind<AssertUnwindSafe<Fut>>,
+        span: Option<Span>,
+        started: Option<Instant>,
+        limit: Option<Duration>,
+        // Set when the future first has to wait: a function that decides at once (most do)
+        // reads no clock and needs no timer, nor a runtime with time enabled
+        // (`tests/budgets.rs` runs without one; `tests/composition.rs` times one out).
+        // Boxed: the timer is large and most requests never set it.
+        timer: Option<Pin<Box<Sleep>>>,
+    }
+}
+
+impl<Fut> Future for Deciding<Fut>
+where
+    Fut: Future,
+    Fut::Output: IntoProxyResponse,
+{
+    type Output = (Result<ProxyResponse, Undecided>, Option<Span>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = {
+            let _entered = this.span.as_ref().map(Span::enter);
+            this.future.poll(cx)
         };
-        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+        let decided = match polled {
+            Poll::Ready(Ok(output)) => Ok(output.into_proxy_response()),
+            Poll::Ready(Err(panic)) => Err(Undecided::Panicked(panic)),
+            Poll::Pending => {
+                let Some(limit) = *this.limit else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                ready!(timer.as_mut().poll(cx));
+                Err(Undecided::TimedOut)
+            }
+        };
+        let span = this.span.take();
+        if let (Some(span), Some(started), Ok(decision)) = (&span, *this.started, &decided) {
+            record_decision(span, decision, started);
         }
-    })
-    .await
+        Poll::Ready((decided, span))
+    }
 }
 
 /// Records the decision into the span a subscriber wants.
@@ -296,4 +339,37 @@ fn cache_marks(reads: &ReadLog, decision: &ProxyResponse, parts: &Parts) -> Opti
         );
     }
     Some(marks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body_mode::Streamed;
+    use crate::settings::Settings;
+
+    async fn next(_request: ProxyRequest) -> ProxyResponse {
+        ProxyResponse::next()
+    }
+
+    /// Every matched request boxes this future, moving it whole: it should stay within what
+    /// an allocator serves from its fastest size classes (glibc's per-thread cache takes up
+    /// to 1,032 bytes), with an axum `Router` inside as a server has.
+    #[test]
+    fn the_matched_future_stays_small() {
+        let router = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "page" }))
+            .with_state::<()>(());
+        let matched = Matched {
+            inner: router,
+            function: next,
+            captured: None,
+        };
+        let head = Head::new(
+            Request::new(()).into_parts().0,
+            Arc::new(Settings::default()),
+        );
+        let future = matched.handle::<Streamed, Body, Body>(head, Body::empty());
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 1024, "the matched future is {size} bytes");
+    }
 }

@@ -19,13 +19,13 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body_mode::{BufferedCopy, Streamed};
-use super::future::ResponseFuture;
 use super::{ProxyLayer, ProxyService};
 use crate::background::BackgroundTasks;
 use crate::function::ProxyFn;
 use crate::response::internal_error;
 use crate::rules::{BeforeProxy, ExtraHeaders, RewriteHops, Rules};
 use crate::url_safety::already_routed;
+use futures_util::future::BoxFuture;
 
 impl<F: ProxyFn, M> ProxyLayer<F, M> {
     /// Runs next.config rules around the proxy function, in Next.js's order: headers,
@@ -287,7 +287,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, S::Error>;
+    type Future = RewriteFuture<S, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -296,65 +296,181 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
-        let rules = Arc::clone(&self.rules);
+        let rules = &self.rules;
         let mut hops = RewriteHops::new();
         // Asked of the request as it arrived: once a rule rewrote it, its `OriginalUri`
         // differs from its URI whether or not a router has seen it.
         let routed = already_routed(&request);
         if rules.has_before_rewrites() {
-            let before = request.uri().clone();
             if let Err(response) = rules.apply_before_rewrites(&mut request, &mut hops) {
-                return ResponseFuture::ready(response);
+                return RewriteFuture::ready(response);
             }
-            if *request.uri() != before && routed {
-                return ResponseFuture::ready(after_routing(&request));
+            if routed && hops.moved() {
+                return RewriteFuture::ready(after_routing(&request));
             }
         }
-        // Without 404 rewrites, the inner service's own future: no box, no copy.
-        if !rules.has_not_found_rewrites() {
-            return ResponseFuture::passthrough(ready.call(request));
+        // No 404 rewrite can match (one pass of the phase's prefilter): the inner service's
+        // own future, no copy of the request.
+        if !rules.may_rewrite_not_found(&request) {
+            return RewriteFuture::inner(ready.call(request), None);
         }
-        let spare = self.inner.clone();
-        let not_found = Box::pin(async move {
-            let (request, copy) = replay_copy(request);
-            let response = ready.call(request).await?;
-            let Some((mut parts, bytes)) =
-                copy.filter(|_| response.status() == StatusCode::NOT_FOUND)
-            else {
-                return Ok(response.map(Body::new));
-            };
-            let mut last = response;
-            let mut from = 0;
-            loop {
-                let mut probe = Request::from_parts(parts, ());
-                let (next, target, rule) = match rules.next_not_found_rewrite(&probe, from) {
-                    Ok(Some(found)) => found,
-                    Ok(None) => break,
-                    Err(response) => return Ok(response),
-                };
-                if let Err(response) = hops.rewrite(&mut probe, &target, rule) {
-                    return Ok(response);
-                }
-                // Inside a Router the same route would answer again under the new path.
-                if routed {
-                    return Ok(after_routing(&probe));
-                }
-                from = next;
-                let (rewritten, ()) = probe.into_parts();
-                parts = rewritten.clone();
-                let mut service = spare.clone();
-                poll_fn(|cx| service.poll_ready(cx)).await?;
-                let response = service
-                    .call(Request::from_parts(rewritten, B::from(bytes.clone())))
-                    .await?;
-                if response.status() != StatusCode::NOT_FOUND {
-                    return Ok(response.map(Body::new));
-                }
-                last = response;
-            }
-            Ok(last.map(Body::new))
+        let (request, copy) = replay_copy(request);
+        let retry = copy.map(|(parts, bytes)| Retry {
+            parts,
+            bytes,
+            spare: self.inner.clone(),
+            rules: Arc::clone(rules),
+            hops,
+            routed,
         });
-        ResponseFuture::matched(not_found)
+        RewriteFuture::inner(ready.call(request), retry)
+    }
+}
+
+/// What a 404 from the inner service needs to be tried again under the 404 rewrites.
+struct Retry<S> {
+    parts: http::request::Parts,
+    bytes: Bytes,
+    spare: S,
+    rules: Arc<Rules>,
+    hops: RewriteHops,
+    routed: bool,
+}
+
+impl<S> Retry<S> {
+    /// The `afterFiles` / `fallback` rewrites after the inner service answered `first`
+    /// (a 404): each matching one rewrites and calls the inner service again, until an
+    /// answer is not a 404 or the rules run out (the last 404 stands).
+    async fn run<B, ResBody>(self, first: http::Response<ResBody>) -> Result<Response, S::Error>
+    where
+        S: Service<Request<B>, Response = http::Response<ResBody>>,
+        B: From<Bytes>,
+        ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+        ResBody::Error: Into<axum::BoxError>,
+    {
+        let Retry {
+            mut parts,
+            bytes,
+            mut spare,
+            rules,
+            mut hops,
+            routed,
+        } = self;
+        let mut last = first;
+        let mut from = 0;
+        loop {
+            let mut probe = Request::from_parts(parts, ());
+            let (next, target, rule) = match rules.next_not_found_rewrite(&probe, from) {
+                Ok(Some(found)) => found,
+                Ok(None) => break,
+                Err(response) => return Ok(response),
+            };
+            if let Err(response) = hops.rewrite(&mut probe, &target, rule) {
+                return Ok(response);
+            }
+            // Inside a Router the same route would answer again under the new path.
+            if routed {
+                return Ok(after_routing(&probe));
+            }
+            from = next;
+            let (rewritten, ()) = probe.into_parts();
+            parts = rewritten.clone();
+            poll_fn(|cx| spare.poll_ready(cx)).await?;
+            let response = spare
+                .call(Request::from_parts(rewritten, B::from(bytes.clone())))
+                .await?;
+            if response.status() != StatusCode::NOT_FOUND {
+                return Ok(response.map(Body::new));
+            }
+            last = response;
+        }
+        Ok(last.map(Body::new))
+    }
+}
+
+pin_project! {
+    /// The response future of [`RewriteService`]: the inner service's own future, unboxed,
+    /// with what a 404 rewrite needs kept beside it; only a 404 that a rewrite may answer
+    /// goes on in a boxed future (the rewrites, then the inner service again).
+    pub struct RewriteFuture<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        #[pin]
+        state: RewriteState<S, B>,
+    }
+}
+
+pin_project! {
+    #[project = RewriteStateProj]
+    enum RewriteState<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        // A response of the rules' own (a 400, a 500).
+        Ready { response: Option<Response> },
+        // The inner service's first call; `retry` when a 404 may be rewritten.
+        Inner { #[pin] future: S::Future, retry: Option<Retry<S>> },
+        // A 404 under the rewrites.
+        Retrying { future: BoxFuture<'static, Result<Response, S::Error>> },
+    }
+}
+
+impl<S: Service<Request<B>>, B> RewriteFuture<S, B> {
+    fn ready(response: Response) -> Self {
+        RewriteFuture {
+            state: RewriteState::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn inner(future: S::Future, retry: Option<Retry<S>>) -> Self {
+        RewriteFuture {
+            state: RewriteState::Inner { future, retry },
+        }
+    }
+}
+
+impl<S, B, ResBody> Future for RewriteFuture<S, B>
+where
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: From<Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Output = Result<Response, S::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let retrying = match self.as_mut().project().state.project() {
+                RewriteStateProj::Ready { response } => {
+                    return Poll::Ready(Ok(response.take().unwrap_or_else(internal_error)));
+                }
+                RewriteStateProj::Retrying { future } => return future.as_mut().poll(cx),
+                RewriteStateProj::Inner { future, retry } => {
+                    let response = ready!(future.poll(cx))?;
+                    match retry.take() {
+                        Some(retry) if response.status() == StatusCode::NOT_FOUND => {
+                            Box::pin(retry.run(response))
+                        }
+                        _ => return Poll::Ready(Ok(response.map(Body::new))),
+                    }
+                }
+            };
+            self.as_mut()
+                .project()
+                .state
+                .set(RewriteState::Retrying { future: retrying });
+        }
+    }
+}
+
+impl<S: Service<Request<B>>, B> fmt::Debug for RewriteFuture<S, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RewriteFuture").finish_non_exhaustive()
     }
 }
 

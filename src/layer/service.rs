@@ -15,6 +15,7 @@ use super::future::ResponseFuture;
 use super::matched::Matched;
 use crate::function::ProxyFn;
 use crate::matcher::LazySelection;
+use crate::request::Head;
 use crate::response::error_response;
 use crate::settings::Settings;
 use crate::url_safety::check_request;
@@ -113,10 +114,11 @@ where
         let matched = Matched {
             inner: std::mem::replace(&mut self.inner, inner),
             function: self.function.clone(),
-            settings: Arc::clone(&self.settings),
             captured,
         };
-        ResponseFuture::matched(Box::pin(matched.handle::<M, B, ResBody>(request)))
+        let (parts, body) = request.into_parts();
+        let head = Head::new(parts, Arc::clone(&self.settings));
+        ResponseFuture::matched(Box::pin(matched.handle::<M, B, ResBody>(head, body)))
     }
 }
 

@@ -175,6 +175,13 @@ impl CompiledEntry {
         Ok(None)
     }
 
+    /// The path's expression in the `regex` crate's syntax, when it runs on that engine:
+    /// the rules put these in one prefilter per phase (`rules::filter`). Look-aheads lifted
+    /// into guards are left out, so a match of this source is necessary, not sufficient.
+    pub(crate) fn plain_path_source(&self) -> Option<&str> {
+        self.path.plain_source.as_deref()
+    }
+
     /// Builds the path's automaton now, for an entry that runs on its own (a rule).
     pub(crate) fn prepare(&mut self) {
         self.path.prepare();

@@ -12,7 +12,7 @@ use crate::request_values::decode_uri_component;
 /// in words that overlap by one byte so that every pair of neighbours sits in one word.
 /// `tests::other_forms_scan_agrees_with_the_plain_search` holds it to
 /// `contains('%') || contains("//")`.
-pub(super) fn has_other_forms(path: &str) -> bool {
+pub(crate) fn has_other_forms(path: &str) -> bool {
     let bytes = path.as_bytes();
     let len = bytes.len();
     if len < 8 {

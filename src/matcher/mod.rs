@@ -83,7 +83,8 @@ pub(crate) use entry::CompiledEntry;
 pub(crate) use js_regex::Undecided;
 pub(crate) use selection::{Deferred, LazySelection};
 
-use forms::{has_other_forms, Forms};
+pub(crate) use forms::has_other_forms;
+use forms::Forms;
 use js_regex::{Program, ProgramSet};
 use selection::Found;
 

@@ -48,7 +48,11 @@ impl Rules {
             }
         }
         let locales = self.locales.as_ref();
-        for rule in &self.redirects {
+        let scan = self.filters.redirects.scan(request);
+        for (i, rule) in self.redirects.iter().enumerate() {
+            if !scan.may_match(i) {
+                continue;
+            }
             let hit = match rule.source.captures(request, locales) {
                 Ok(Some(hit)) => hit,
                 Ok(None) => continue,
@@ -74,7 +78,11 @@ impl Rules {
     /// the rule that could not be decided.
     fn response_headers<B>(&self, request: &Request<B>) -> Result<Option<ExtraHeaders>, &str> {
         let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
-        for rule in &self.headers {
+        let scan = self.filters.headers.scan(request);
+        for (i, rule) in self.headers.iter().enumerate() {
+            if !scan.may_match(i) {
+                continue;
+            }
             let Some(hit) = rule
                 .source
                 .captures(request, self.locales.as_ref())
@@ -116,9 +124,18 @@ impl Rules {
         request: &mut Request<B>,
         hops: &mut RewriteHops,
     ) -> Result<(), Response> {
-        for rule in &self.before {
+        let filter = &self.filters.before;
+        let mut scan = filter.scan(request);
+        for (i, rule) in self.before.iter().enumerate() {
+            if !scan.may_match(i) {
+                continue;
+            }
             match rule.apply(request, self.locales.as_ref()) {
-                Ok(Some(target)) => hops.rewrite(request, &target, &rule.source.location)?,
+                Ok(Some(target)) => {
+                    hops.rewrite(request, &target, &rule.source.location)?;
+                    // The next rules see the rewritten path.
+                    scan = filter.scan(request);
+                }
                 Ok(None) => {}
                 Err(Undecided) => return Err(undecided(request, &rule.source.location)),
             }
@@ -141,7 +158,11 @@ impl Rules {
             .chain(&self.fallback)
             .enumerate()
             .skip(from);
+        let scan = self.filters.not_found.scan(request);
         for (i, rule) in rules {
+            if !scan.may_match(i) {
+                continue;
+            }
             let location = rule.source.location.as_str();
             match rule.apply(request, self.locales.as_ref()) {
                 Ok(Some(target)) => return Ok(Some((i + 1, target, location))),
@@ -210,6 +231,13 @@ impl RewriteHops {
     /// No rewrite yet; the request's first URI is noted at the first rewrite.
     pub(crate) fn new() -> Self {
         RewriteHops { paths: Vec::new() }
+    }
+
+    /// Whether the rewrites so far left the request on another path and query than it came
+    /// with (a rule may rewrite to the same one). Asked instead of comparing URIs so that
+    /// no URI is copied on a request no rule rewrote.
+    pub(crate) fn moved(&self) -> bool {
+        self.paths.first() != self.paths.last()
     }
 
     /// Points the request at `target` (path and query), keeping the original URI for

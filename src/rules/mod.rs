@@ -85,14 +85,18 @@
 mod apply;
 mod config;
 pub(crate) mod destination;
+mod filter;
 mod i18n;
 mod normalize;
 mod rule;
 
 use std::sync::Arc;
 
+use http::Request;
+
 use crate::config_error::ConfigError;
 use crate::matcher::Matcher;
+use filter::PhaseFilter;
 
 pub use crate::layer::rules::{RewriteService, RulesLayer, RulesService};
 pub(crate) use apply::{BeforeProxy, ExtraHeaders, RewriteHops};
@@ -144,6 +148,18 @@ pub struct Rules {
     skip_trailing_slash: Option<Matcher>,
     normalize_url: bool,
     locales: Option<Locales>,
+    /// One prefilter per phase, built by [`prepare`](Self::prepare).
+    filters: Filters,
+}
+
+/// The prefilters of the phases, in the order of their rules.
+#[derive(Clone, Debug, Default)]
+struct Filters {
+    headers: PhaseFilter,
+    redirects: PhaseFilter,
+    before: PhaseFilter,
+    /// `afterFiles` then `fallback`, as `next_not_found_rewrite` numbers them.
+    not_found: PhaseFilter,
 }
 
 impl Rules {
@@ -265,6 +281,14 @@ impl Rules {
                 source.localize(&locales);
             }
         }
+        self.filters = Filters {
+            headers: PhaseFilter::build(self.headers.iter().map(|r| &r.source)),
+            redirects: PhaseFilter::build(self.redirects.iter().map(|r| &r.source)),
+            before: PhaseFilter::build(self.before.iter().map(|r| &r.source)),
+            not_found: PhaseFilter::build(
+                self.after.iter().chain(&self.fallback).map(|r| &r.source),
+            ),
+        };
         Arc::new(self)
     }
 
@@ -276,5 +300,12 @@ impl Rules {
     /// Whether a 404 from the inner service may be retried under a rewrite.
     pub(crate) fn has_not_found_rewrites(&self) -> bool {
         !self.after.is_empty() || !self.fallback.is_empty()
+    }
+
+    /// Whether an `afterFiles` or `fallback` rewrite may match this request: `false` only
+    /// when the phase's prefilter rules them all out, in one pass; the rules themselves are
+    /// tested only after a 404.
+    pub(crate) fn may_rewrite_not_found<B>(&self, request: &Request<B>) -> bool {
+        self.has_not_found_rewrites() && !self.filters.not_found.scan(request).none()
     }
 }

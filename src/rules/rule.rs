@@ -27,7 +27,7 @@ pub(super) struct Hit {
 }
 
 impl RuleSource {
-    fn compile(entry: MatcherEntry, location: &str) -> Result<Self, ConfigError> {
+    pub(super) fn compile(entry: MatcherEntry, location: &str) -> Result<Self, ConfigError> {
         let mut plain = CompiledEntry::compile(&entry, location).map_err(|e| {
             // The matcher names the entry; a rule names its `source` field.
             if e.location() == location && e.is_pattern() {
@@ -54,6 +54,17 @@ impl RuleSource {
         if let Some(localized) = &mut self.localized {
             localized.prepare();
         }
+    }
+
+    /// The expressions of the source for a phase's prefilter (see `filter`): the plain one
+    /// and the localized one, if any; `None` when one of them is not in the `regex` crate's
+    /// syntax (the rule is then always tested on its own).
+    pub(super) fn plain_path_sources(&self) -> Option<[Option<&str>; 2]> {
+        let localized = match &self.localized {
+            Some(entry) => Some(entry.plain_path_source()?),
+            None => None,
+        };
+        Some([Some(self.plain.plain_path_source()?), localized])
     }
 
     /// The rule's captures for a request, under a locale prefix first; `Err` when that

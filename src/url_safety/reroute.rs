@@ -60,9 +60,15 @@ pub(crate) fn point_at(request: &mut impl RequestHead, uri: Uri) {
     if request.extensions().get::<OriginalUri>().is_none() {
         let original = OriginalUri(request.uri().clone());
         request.extensions_mut().insert(original);
+        request.extensions_mut().insert(OriginalUriFromRewrite);
     }
     *request.uri_mut() = uri;
 }
+
+/// Marks an [`OriginalUri`] that a rewrite of ours set, not a router: it says nothing about
+/// routing, even when the rewrite kept the path (`/a` to `/a?x=1`).
+#[derive(Clone, Copy, Debug)]
+struct OriginalUriFromRewrite;
 
 /// `original` with `path_and_query` (a path with an optional query) in place of its own;
 /// scheme and authority are kept. `None` when it is not a valid path and query.
@@ -84,11 +90,13 @@ pub(super) fn with_path_and_query(original: &Uri, path_and_query: PathAndQuery) 
 /// `MatchedPath` and only leaves [`OriginalUri`], with the path unchanged. A router nested
 /// with `nest` strips its prefix, so there the paths differ: a layer outside the nested
 /// router but inside the outer one still comes before the nested router's routing, and a
-/// rewrite reaches it. Guarded over a real server by `tests/already_routed.rs`.
+/// rewrite reaches it. An `OriginalUri` that our own rewrite set does not count. Guarded
+/// over a real server by `tests/already_routed.rs`.
 pub(crate) fn already_routed(request: &impl RequestHead) -> bool {
     let extensions = request.extensions();
     extensions.get::<MatchedPath>().is_some()
-        || extensions
-            .get::<OriginalUri>()
-            .is_some_and(|original| original.0.path() == request.uri().path())
+        || (extensions.get::<OriginalUriFromRewrite>().is_none()
+            && extensions
+                .get::<OriginalUri>()
+                .is_some_and(|original| original.0.path() == request.uri().path()))
 }

@@ -49,7 +49,6 @@ impl<F, M> ProxyLayer<F, M> {
     /// agent, the matcher's parameters) to the handlers, as the extractors of
     /// [`extract`](crate::extract). Off by default: it costs a few allocations per
     /// matched request.
-    #[must_use]
     pub fn with_learned_values(mut self) -> Self {
         self.settings.share_learned = true;
         self

@@ -62,7 +62,6 @@ impl<F, M> ProxyLayer<F, M> {
     /// ([`ProxyRequest::signed_cookie`], [`ProxyResponse::signed_cookie`] and their private
     /// siblings). Give handlers the same key (axum-extra's `SignedCookieJar` takes it from
     /// the app's state) and they read what the proxy wrote, and the other way round.
-    #[must_use]
     pub fn with_cookie_key(mut self, key: Key) -> Self {
         self.settings.cookie_key = Some(CookieKey(key));
         self

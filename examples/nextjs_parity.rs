@@ -14,7 +14,7 @@
 //! $ curl -i --path-as-is 'http://127.0.0.1:3000/a\b'   # 308; location: /a/b
 //! $ python3 tests/fixtures/record_transcripts.py http://127.0.0.1:3000 /tmp/ours.json
 //! $ python3 tests/fixtures/compare_transcripts.py tests/fixtures/nextjs-transcripts.json /tmp/ours.json
-//! 34 passed, 0 failed
+//! 93 passed, 5 differ on purpose, 0 failed
 //! ```
 //!
 //! Each branch of `proxy` is the matching branch of `tests/fixtures/nextjs-scenario-app/proxy.js`;
@@ -22,20 +22,27 @@
 //! edited. Around it, Next.js's own routing with its defaults: `trailingSlash: false`
 //! (`/another/` answers 308 to `/another`) and the 308 for `//` and `\` in a path.
 //! `tests/nextjs_parity.rs` runs the same comparison with `oneshot`.
+//!
+//! Two more apps answer on the same address, picked by the request header `x-scenario`:
+//! `i18n` (next.config's i18n, `next_url()` with locales) and `base-path` (`basePath:
+//! '/docs'`), as `tests/fixtures/nextjs-scenario-app/build.sh` builds them for Next.js.
 
 mod support;
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{Html, IntoResponse};
-use axum::routing::any;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use tower::util::BoxCloneSyncService;
+use tower::{service_fn, ServiceExt};
 use tower_proxy_fn::cookie::{time::Duration, Cookie, SameSite};
 use tower_proxy_fn::rules::RulesService;
-use tower_proxy_fn::rules::{Rules, TrailingSlash};
+use tower_proxy_fn::rules::{Locales, Rules, TrailingSlash};
 use tower_proxy_fn::{Matcher, ProxyFn, ProxyLayer, ProxyRequest, ProxyResponse, RedirectStatus};
 
 async fn proxy(request: ProxyRequest) -> ProxyResponse {
@@ -55,6 +62,50 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
                 "/api/echo/target?from=see-other",
                 RedirectStatus::SeeOther,
             )
+        }
+        // `Response.redirect(url)`: the web platform's default, 302.
+        "/response-redirect" => {
+            return ProxyResponse::redirect_with_status("/redirected", RedirectStatus::Found)
+        }
+        // A header set to "" is not sent (Next.js copies the proxy's headers `if (value)`);
+        // a request header set to "" reaches the handler empty.
+        "/empty-header" => {
+            return ProxyResponse::rewrite("/api/echo/empty-header")
+                .request_header("x-empty-request", "")
+                .header("x-empty", "")
+                .header("x-full", "yes")
+        }
+        "/empty-header/redirect" => {
+            return ProxyResponse::redirect("/redirected")
+                .header("x-empty", "")
+                .header("x-full", "yes")
+        }
+        "/empty-header/respond" => {
+            let headers = [("x-empty", ""), ("x-full", "yes")];
+            return ProxyResponse::respond((headers, Json(json!({ "ok": true }))));
+        }
+        "/next-url" => {
+            let mut url = request.next_url();
+            url.set_pathname("/api/echo/next-url");
+            let params = url.search_params_mut();
+            params.delete("drop");
+            params.append("tag", "b");
+            let first = params.get("tag").unwrap_or("none").to_owned();
+            params.set("first", &first);
+            let tags = url.search_params().get_all("tag").join(",");
+            let has_drop = url.search_params().has("drop").to_string();
+            return ProxyResponse::rewrite(&url)
+                .header("x-tags", tags)
+                .header("x-has-drop", has_drop)
+                .header("x-search", url.search())
+                .header("x-locale", url.locale()) // "" without i18n: not sent
+                .header("x-base-path", url.base_path());
+        }
+        "/next-url/redirect" => {
+            let mut url = request.next_url();
+            url.set_pathname("/redirected");
+            url.search_params_mut().set("from", path);
+            return ProxyResponse::redirect(&url);
         }
         _ => {}
     }
@@ -131,24 +182,15 @@ async fn proxy(request: ProxyRequest) -> ProxyResponse {
     }
 
     if path == "/search" {
-        // `url.searchParams.set('from', 'proxy')`: replace every `from`, keep the rest.
         let mut url = request.next_url();
-        url.set_path("/api/echo/search");
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != "from")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        url.query_pairs_mut()
-            .clear()
-            .extend_pairs(kept)
-            .append_pair("from", "proxy");
-        return ProxyResponse::rewrite(url);
+        url.set_pathname("/api/echo/search");
+        url.search_params_mut().set("from", "proxy");
+        return ProxyResponse::rewrite(&url);
     }
 
     if path == "/old-blog" {
         let mut url = request.next_url();
-        url.set_path("/blog");
+        url.set_pathname("/blog");
         return ProxyResponse::redirect_with_status(url, RedirectStatus::MovedPermanently);
     }
 
@@ -196,26 +238,136 @@ async fn page(request: Request) -> Html<String> {
     Html(format!("<p id=\"page\">page:{}</p>", request.uri().path()))
 }
 
-/// The app: the scenario's matcher and proxy in front of its routes, with Next.js's default
-/// routing around them (an app without a next.config still gets these).
+/// The routes every scenario app has: the echo handler (GET, POST and OPTIONS, as
+/// `echo-route.js` exports them: another method is a 405, HEAD is answered as GET) and the
+/// catch-all page.
+fn routes() -> Router {
+    Router::new()
+        .route("/api/echo/{*rest}", get(echo).post(echo).options(echo))
+        .fallback(page)
+}
+
+/// Next.js's default routing around the proxy (an app without a next.config still gets it).
+fn nextjs_defaults() -> Rules {
+    Rules::new()
+        .trailing_slash(TrailingSlash::Remove)
+        .normalize_url(true)
+}
+
+/// The app: the scenario's matcher and proxy in front of its routes.
 pub fn app() -> RulesService<Router, impl ProxyFn> {
     let matcher = Matcher::from_json(
         r#"{"matcher": ["/((?!_next/static|_next/image|favicon.ico|skip).*)"]}"#,
     )
     .expect("the scenario's matcher compiles");
-    let router = Router::new()
-        .route("/api/echo/{*rest}", any(echo))
-        .fallback(page);
-    let nextjs_defaults = Rules::new()
-        .trailing_slash(TrailingSlash::Remove)
-        .normalize_url(true);
     ProxyLayer::new(proxy)
         .with_matcher(matcher)
-        .with_rules(nextjs_defaults)
-        .layer(router.with_state(()))
+        .with_rules(nextjs_defaults())
+        .layer(routes())
 }
 
-#[allow(dead_code)] // `tests/nextjs_parity.rs` includes this file for `app` alone.
+/// `nextjs-scenario-app/i18n/proxy.js`: `next_url()` under i18n.
+async fn i18n_proxy(request: ProxyRequest) -> ProxyResponse {
+    let url = request.next_url();
+    let mut to = url.clone();
+    let locale = match url.pathname() {
+        "/to-fr" => Some("fr"),
+        "/to-default" => Some("en"),
+        "/same" => None,
+        _ => {
+            return ProxyResponse::next()
+                .header("x-proxy-ran", "1")
+                .header("x-locale", url.locale())
+                .header("x-default-locale", url.default_locale().unwrap_or(""))
+                .header("x-pathname", url.pathname());
+        }
+    };
+    if let Some(locale) = locale {
+        if let Err(unknown) = to.set_locale(locale) {
+            return ProxyResponse::json(StatusCode::INTERNAL_SERVER_ERROR, &unknown.to_string());
+        }
+        if locale == "en" {
+            to.search_params_mut().set("from", url.locale());
+        }
+    }
+    to.set_pathname("/moved");
+    ProxyResponse::redirect(to)
+}
+
+/// The i18n app: locales en, fr and nl-NL (default en); `x-m` picks the matcher entry.
+pub fn i18n_app() -> RulesService<Router, impl ProxyFn> {
+    let matcher = Matcher::from_json(
+        r#"{"matcher": [
+            {"source": "/", "has": [{"type": "header", "key": "x-m", "value": "root"}]},
+            {"source": "/", "locale": false, "has": [{"type": "header", "key": "x-m", "value": "root-no-locale"}]},
+            {"source": "/:path*", "has": [{"type": "header", "key": "x-m", "value": "star"}]},
+            {"source": "/((?!api|_next).*)", "has": [{"type": "header", "key": "x-m", "value": "negative"}]},
+            {"source": "/about", "has": [{"type": "header", "key": "x-m", "value": "about"}]}
+        ]}"#,
+    )
+    .expect("the i18n scenario's matcher compiles");
+    let rules = nextjs_defaults().i18n(Locales::new(["en", "fr", "nl-NL"], "en"));
+    ProxyLayer::new(i18n_proxy)
+        .with_matcher(matcher)
+        .with_rules(rules)
+        .layer(routes())
+}
+
+/// `nextjs-scenario-app/base-path/proxy.js`: the matcher, `next_url()` and redirects under a
+/// base path.
+async fn base_path_proxy(request: ProxyRequest) -> ProxyResponse {
+    let url = request.next_url();
+    let mut to = url.clone();
+    match url.pathname() {
+        // A path written by hand does not get the base path (as `new URL('/x', request.url)`).
+        "/about" => ProxyResponse::redirect("/redirected"),
+        "/moved" => {
+            to.set_pathname("/target");
+            ProxyResponse::redirect(to)
+        }
+        "/rewrite" => {
+            to.set_pathname("/api/echo/rewritten");
+            ProxyResponse::rewrite(to)
+        }
+        // Next.js, recorded with `-H 127.0.0.1`, runs its proxy again on the rewritten path
+        // (the artifact issue 22 notes); base-path/proxy.js answers it with a plain next.
+        "/api/echo/rewritten" => ProxyResponse::next(),
+        _ => ProxyResponse::next()
+            .header("x-proxy-ran", "1")
+            .header("x-base-path", url.base_path())
+            .header("x-pathname", url.pathname()),
+    }
+}
+
+/// The base-path app: next.config's `basePath: '/docs'`. Next.js serves nothing outside
+/// it (404), and its handlers see the path without it, as axum's `nest` gives it.
+pub fn base_path_app() -> RulesService<Router, impl ProxyFn> {
+    let matcher = Matcher::new(["/((?!skip).*)"]).expect("the matcher compiles");
+    ProxyLayer::new(base_path_proxy)
+        .with_base_path("/docs")
+        .with_matcher(matcher)
+        .with_rules(nextjs_defaults())
+        .layer(Router::new().nest("/docs", routes()))
+}
+
+/// The three apps behind one address, picked by the `x-scenario` request header that
+/// `record_transcripts.py` sends with the i18n and base-path corpora.
+pub fn scenarios() -> BoxCloneSyncService<Request, Response, Infallible> {
+    let (main, i18n, base_path) = (app(), i18n_app(), base_path_app());
+    BoxCloneSyncService::new(service_fn(move |request: Request| {
+        let scenario = request.headers().get("x-scenario").cloned();
+        let (main, i18n, base_path) = (main.clone(), i18n.clone(), base_path.clone());
+        async move {
+            match scenario.as_ref().map(|v| v.as_bytes()) {
+                Some(b"i18n") => i18n.oneshot(request).await,
+                Some(b"base-path") => base_path.oneshot(request).await,
+                _ => main.oneshot(request).await,
+            }
+        }
+    }))
+}
+
+#[allow(dead_code)] // `tests/nextjs_parity.rs` includes this file for its apps alone.
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let (listener, addr) = support::listen("nextjs_parity").await;
@@ -227,11 +379,13 @@ async fn main() -> std::io::Result<()> {
     println!("  curl -i http://{addr}/dashboard/stats   # 307; location: /login?from=%2Fdashboard%2Fstats");
     println!("  curl -i 'http://{addr}/search?q=rust&from=user'   # 200; '\"from\":\"proxy\"'");
     println!("  curl -i --path-as-is http://{addr}//about   # 308; location: /about");
+    println!("  curl -i -X PUT http://{addr}/api/echo/x   # 405");
+    println!("  curl -i -H 'x-scenario: base-path' http://{addr}/docs/moved   # 307; location: /docs/target");
     println!("  compare with Next.js: python3 tests/fixtures/record_transcripts.py http://{addr} /tmp/ours.json");
     println!("    then: python3 tests/fixtures/compare_transcripts.py tests/fixtures/nextjs-transcripts.json /tmp/ours.json");
     axum::serve(
         listener,
-        axum::ServiceExt::<Request>::into_make_service(app()),
+        axum::ServiceExt::<Request>::into_make_service(scenarios()),
     )
     .await
 }

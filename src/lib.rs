@@ -100,6 +100,7 @@ mod function;
 pub mod guide;
 mod layer;
 pub mod matcher;
+pub mod next_url;
 pub mod request;
 mod request_values;
 pub mod response;
@@ -122,6 +123,7 @@ pub mod future {
     pub use crate::layer::rules::{RewriteFuture, RulesFuture};
 }
 pub use matcher::Matcher;
+pub use next_url::NextUrl;
 pub use request::ProxyRequest;
 pub use response::ProxyResponse;
 pub use settings::{DEFAULT_BODY_TIMEOUT, DEFAULT_FUNCTION_TIMEOUT};

@@ -207,11 +207,6 @@ impl ProxyRequest {
         })
     }
 
-    /// A copy of the URL to edit (`request.nextUrl.clone()`).
-    pub fn next_url(&self) -> Url {
-        self.url().clone()
-    }
-
     /// `path` resolved against the request's URL (`new URL(path, request.url)`).
     pub fn url_for(&self, path: &str) -> Url {
         self.url().join(path).unwrap_or_else(|_| self.url().clone())

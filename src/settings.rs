@@ -9,6 +9,7 @@ use url::Url;
 use crate::background::BackgroundTasks;
 use crate::context::ContextConfig;
 use crate::matcher::Matcher;
+use crate::next_url::NextConfig;
 
 /// How long the proxy function may run before the layer answers `504 Gateway Timeout`,
 /// unless [`ProxyLayer::with_timeout`](crate::ProxyLayer::with_timeout) says otherwise.
@@ -46,6 +47,8 @@ pub(crate) struct Settings {
     pub(crate) share_learned: bool,
     /// Set by `with_rules` when a 404 rewrite may need the body `with_request_body` read.
     pub(crate) keep_body_copy: bool,
+    /// The base path and the locales `ProxyRequest::next_url` reads the path with.
+    pub(crate) next_config: NextConfig,
 }
 
 impl Default for Settings {
@@ -64,6 +67,7 @@ impl Default for Settings {
             cookie_key: None,
             share_learned: false,
             keep_body_copy: false,
+            next_config: NextConfig::default(),
         }
     }
 }

@@ -263,8 +263,8 @@ async fn a_same_origin_location_is_relative_whatever_its_path() {
     // `nextUrl.clone()` with a new pathname, as a Next.js function writes a redirect.
     let app = ProxyLayer::new(|req: ProxyRequest| async move {
         let mut url = req.next_url();
-        url.set_path(&format!("/{}", req.query("to").unwrap_or_default()));
-        url.set_query(None);
+        url.set_pathname(&format!("/{}", req.query("to").unwrap_or_default()));
+        url.set_search("");
         ProxyResponse::redirect(url)
     })
     .with_matcher(Matcher::new(["/go"]).unwrap())

@@ -217,3 +217,70 @@ async fn locale_redirect_over_http() {
     let echo: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(echo["path"], "/ja/products");
 }
+
+/// Issue 22, item 2: with i18n, Next.js 16.4.6 tests its matcher on the locale-prefixed path
+/// and skips `/` (and `/en`, `/fr`) for a source such as `/((?!api|_next).*)`, and for `/`
+/// with `locale: false` (recorded: the i18n scenario app, `x-m: negative` and
+/// `root-no-locale`). Here the proxy runs there: a guard silently skipped on the home page is
+/// a hazard (docs/migrating.md, "What differs, on purpose"). The source `/` itself selects
+/// the locale roots only, as in Next.js (`x-m: root`), not every one-segment path.
+#[tokio::test]
+async fn the_root_runs_the_proxy_under_i18n() {
+    async fn proxy(req: ProxyRequest) -> ProxyResponse {
+        let url = req.next_url();
+        ProxyResponse::next()
+            .header("x-locale", url.locale())
+            .header("x-pathname", url.pathname())
+    }
+    let app = |matcher: &str| {
+        ProxyLayer::new(proxy)
+            .with_matcher(Matcher::from_json(matcher).unwrap())
+            .with_rules(Rules::new().i18n(Locales::new(["en", "fr", "nl-NL"], "en")))
+            .layer(echo_router())
+    };
+    let negative = serve(app(r#"{"matcher": ["/((?!api|_next).*)"]}"#)).await;
+    let root = serve(app(r#"{"matcher": ["/"]}"#)).await;
+    let root_no_locale = serve(app(r#"{"matcher": [{"source": "/", "locale": false}]}"#)).await;
+    let ran = |response: &http::Response<Bytes>| {
+        response
+            .headers()
+            .get("x-pathname")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    for (name, addr, path, want) in [
+        ("negative on /", negative, "/", Some(("en", "/"))),
+        ("negative on /en", negative, "/en", Some(("en", "/"))),
+        ("negative on /fr", negative, "/fr", Some(("fr", "/"))),
+        (
+            "negative on /fr/about",
+            negative,
+            "/fr/about",
+            Some(("fr", "/about")),
+        ),
+        (
+            "negative on /about",
+            negative,
+            "/about",
+            Some(("en", "/about")),
+        ),
+        ("root on /", root, "/", Some(("en", "/"))),
+        ("root on /NL-nl", root, "/NL-nl", Some(("nl-NL", "/"))),
+        ("root skips /about", root, "/about", None),
+        ("root skips /fr/about", root, "/fr/about", None),
+        (
+            "locale: false root on /",
+            root_no_locale,
+            "/",
+            Some(("en", "/")),
+        ),
+        ("locale: false root skips /fr", root_no_locale, "/fr", None),
+    ] {
+        let response = get_at(addr, path, &[]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        assert_eq!(ran(&response).as_deref(), want.map(|w| w.1), "{name}");
+        if let Some((locale, _)) = want {
+            // `x-locale: en` is sent: the default locale is a value, not "".
+            assert_eq!(response.headers()["x-locale"], locale, "{name}");
+        }
+    }
+}

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 const TRANSCRIPTS: &str = include_str!("fixtures/nextjs-transcripts.json");
+const ON_PURPOSE: &str = include_str!("fixtures/differs-on-purpose.json");
 
 /// What `record_transcripts.py` keeps of a response.
 struct Recorded {
@@ -25,11 +26,19 @@ struct Recorded {
     json: Option<Value>,
 }
 
-async fn record(method: &str, path: &str, headers: &serde_json::Map<String, Value>) -> Recorded {
+async fn record(
+    method: &str,
+    path: &str,
+    headers: &serde_json::Map<String, Value>,
+    app: Option<&str>,
+) -> Recorded {
     let mut request = Request::builder()
         .method(method)
         .uri(path)
         .header("host", "127.0.0.1:3000");
+    if let Some(app) = app {
+        request = request.header("x-scenario", app);
+    }
     for (name, value) in headers {
         request = request.header(name.as_str(), value.as_str().unwrap());
     }
@@ -38,7 +47,7 @@ async fn record(method: &str, path: &str, headers: &serde_json::Map<String, Valu
     } else {
         Body::empty()
     };
-    let response = parity::app()
+    let response = parity::scenarios()
         .oneshot(request.body(body).unwrap())
         .await
         .unwrap();
@@ -224,25 +233,46 @@ fn compare(expected: &Value, actual: &Recorded) -> Vec<String> {
     diffs
 }
 
+/// The requests listed in `differs-on-purpose.json`.
+fn on_purpose() -> Vec<Value> {
+    let listed: Value = serde_json::from_str(ON_PURPOSE).unwrap();
+    listed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["request"].clone())
+        .collect()
+}
+
 #[tokio::test]
 async fn every_transcript_agrees_with_nextjs() {
     let fixture: Value = serde_json::from_str(TRANSCRIPTS).unwrap();
     let transcripts = fixture["transcripts"].as_array().unwrap();
     assert_eq!(
         transcripts.len(),
-        34,
-        "the fixture holds Next.js's 34 transcripts"
+        98,
+        "the fixture holds Next.js's 98 transcripts"
     );
-    let (mut passed, mut failed) = (0, Vec::new());
+    let differs = on_purpose();
+    let (mut passed, mut purposeful, mut failed) = (0, 0, Vec::new());
     for expected in transcripts {
         let request = &expected["request"];
         let (method, path) = (
             request["method"].as_str().unwrap(),
             request["path"].as_str().unwrap(),
         );
-        let actual = record(method, path, request["headers"].as_object().unwrap()).await;
+        let app = request.get("app").and_then(Value::as_str);
+        let actual = record(method, path, request["headers"].as_object().unwrap(), app).await;
         let diffs = compare(expected, &actual);
-        if diffs.is_empty() {
+        if differs.contains(request) {
+            // Listed: it must still differ, and by the proxy having run.
+            if diffs.is_empty() || !actual.headers.contains_key("x-proxy-ran") {
+                failed.push(format!(
+                    "{method} {path}: listed as differing on purpose: {diffs:?}"
+                ));
+            }
+            purposeful += 1;
+        } else if diffs.is_empty() {
             passed += 1;
         } else {
             failed.push(format!(
@@ -258,6 +288,7 @@ async fn every_transcript_agrees_with_nextjs() {
         failed.len(),
         failed.join("\n")
     );
+    assert_eq!((passed, purposeful), (93, 5));
 }
 
 #[test]

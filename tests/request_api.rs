@@ -20,7 +20,7 @@ async fn observe(req: ProxyRequest) -> ProxyResponse {
             "path": req.path(),
             "query_string": req.query_string(),
             "url": req.url().as_str(),
-            "next_url": req.next_url().as_str(),
+            "next_url": req.next_url().href(),
             "query_x": req.query("x"),
             "query_missing": req.query("missing"),
             "url_for_login": req.url_for("/login").as_str(),

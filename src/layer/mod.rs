@@ -204,7 +204,71 @@ impl<F: ProxyFn, M: Kind> ProxyLayer<F, M> {
     /// Runs the function only for requests that `matcher` selects (Next.js's
     /// `config.matcher`).
     pub fn with_matcher(mut self, matcher: Matcher) -> Self {
-        self.settings.matcher = Some(matcher);
+        self.settings.matcher = Some(match &*self.settings.next_config.base_path {
+            "" => matcher,
+            base => matcher.under_base_path(base),
+        });
+        self
+    }
+
+    /// Serves the application under a base path (next.config's `basePath`, e.g. `/docs`), as
+    /// Next.js does: the matcher's sources are read under it (`/about` selects
+    /// `/docs/about`), a request outside it goes straight to the inner service, and
+    /// [`ProxyRequest::next_url`](crate::ProxyRequest::next_url) takes it off the pathname
+    /// and puts it back when the URL is written (a redirect to `next_url()` keeps it; one to
+    /// `"/x"` does not, as in Next.js). Call it before [`with_rules`](Self::with_rules).
+    ///
+    /// One difference, on purpose: Next.js's matcher misses the base path itself (`/docs`)
+    /// for a source such as `/((?!api).*)`; here `/docs` is selected whenever `/` would be
+    /// without a base path (`tests/base_path.rs`).
+    ///
+    /// # Panics
+    ///
+    /// When `base_path` does not start with `/`, ends with `/`, or has a character other
+    /// than letters, digits, `-`, `.`, `_`, `~` and `/` (Next.js refuses the first two too);
+    /// when a base path was set already.
+    ///
+    /// ```
+    /// use tower_proxy_fn::{Matcher, ProxyLayer, ProxyRequest, ProxyResponse};
+    ///
+    /// async fn proxy(req: ProxyRequest) -> ProxyResponse {
+    ///     let mut url = req.next_url(); // pathname `/old` for `/docs/old`
+    ///     if url.pathname() == "/old" {
+    ///         url.set_pathname("/new");
+    ///         return ProxyResponse::redirect(url); // to `/docs/new`
+    ///     }
+    ///     ProxyResponse::next()
+    /// }
+    ///
+    /// # fn main() -> Result<(), tower_proxy_fn::ConfigError> {
+    /// let layer = ProxyLayer::new(proxy)
+    ///     .with_base_path("/docs")
+    ///     .with_matcher(Matcher::new(["/old"])?); // selects `/docs/old`
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn with_base_path(mut self, base_path: &str) -> Self {
+        let plain = base_path.len() > 1
+            && base_path.starts_with('/')
+            && !base_path.ends_with('/')
+            && !base_path.contains("//")
+            && base_path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b));
+        assert!(
+            plain,
+            "ProxyLayer::with_base_path takes a path such as \"/docs\" (a leading `/`, no \
+             trailing one, letters, digits, `-`, `.`, `_`, `~`), not {base_path:?}"
+        );
+        assert!(
+            self.settings.next_config.base_path.is_empty(),
+            "ProxyLayer::with_base_path is called once"
+        );
+        let matcher = self.settings.matcher.take().unwrap_or_else(Matcher::any);
+        self.settings.next_config.base_path = base_path.into();
+        self.settings.matcher = Some(matcher.under_base_path(base_path));
         self
     }
 

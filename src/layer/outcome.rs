@@ -2,8 +2,9 @@
 //! response of the layer's own.
 
 use axum::response::Response;
+use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 #[cfg(feature = "external")]
 use url::Url;
 
@@ -53,7 +54,10 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
             apply_cookie_changes(&mut parts.headers, extras.cookies());
             Step::CallInner(extras)
         }
-        Outcome::Respond(response) => Step::Respond(extras.apply_to(response)),
+        Outcome::Respond(mut response) => {
+            drop_empty_values(response.headers_mut());
+            Step::Respond(extras.apply_to(response))
+        }
         Outcome::Redirect {
             destination,
             status,
@@ -86,6 +90,31 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
                 )),
                 Err(refusal) => refuse_with(parts, refusal),
             }
+        }
+    }
+}
+
+/// Removes the headers with an empty value from the proxy's own response: Next.js does not
+/// send them (recorded: `/empty-header/respond` in the scenario app; `tests/empty_headers.rs`).
+fn drop_empty_values(headers: &mut HeaderMap) {
+    if !headers.values().any(HeaderValue::is_empty) {
+        return;
+    }
+    let names: Vec<HeaderName> = headers
+        .iter()
+        .filter(|(_, value)| value.is_empty())
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in names {
+        let kept: Vec<HeaderValue> = headers
+            .get_all(&name)
+            .iter()
+            .filter(|value| !value.is_empty())
+            .cloned()
+            .collect();
+        headers.remove(&name);
+        for value in kept {
+            headers.append(name.clone(), value);
         }
     }
 }

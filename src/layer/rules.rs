@@ -65,8 +65,11 @@ impl<F: ProxyFn, M> ProxyLayer<F, M> {
         self.settings.keep_body_copy = rules.has_not_found_rewrites();
         // With i18n, the proxy's matcher entries also match under a locale prefix, unless
         // they say `locale: false`.
+        // `ProxyRequest::next_url` takes the locale off the path with them.
+        self.settings.next_config.locales = rules.locales().cloned();
         if let (Some(locales), Some(matcher)) = (rules.locales(), &self.settings.matcher) {
-            self.settings.matcher = Some(matcher.localized(&locales.source_group()));
+            self.settings.matcher =
+                Some(matcher.localized(&locales.source_group(), &locales.rule_group()));
         }
         RulesLayer {
             proxy: self,

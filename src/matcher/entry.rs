@@ -27,6 +27,8 @@ pub(crate) struct CompiledEntry {
     missing: Vec<CompiledCondition>,
     /// `locale: false`: never put a locale prefix in front of this source.
     locale_false: bool,
+    /// The base path compiled in front of the source (`""` for none).
+    base_path: String,
 }
 
 impl CompiledEntry {
@@ -52,6 +54,7 @@ impl CompiledEntry {
             has: conds(&entry.has, "has")?,
             missing: conds(&entry.missing, "missing")?,
             locale_false: entry.locale == Some(false),
+            base_path: String::new(),
         })
     }
 
@@ -59,19 +62,57 @@ impl CompiledEntry {
     /// source (`/` alone adds nothing after the locale), as Next.js's `getMiddlewareMatchers`
     /// does with i18n; `None` for a `locale: false` entry or a prefixed source that does not
     /// compile. The source shown in logs stays the one written.
-    pub(crate) fn localized(&self, group: &str) -> Option<Self> {
+    ///
+    /// `/` takes `root_group` (the configured locales) instead: Next.js tests its matcher on
+    /// the locale-prefixed path (`/en/about` for `/about`), so its `/:nextInternalLocale(..)`
+    /// sees one segment only for `/`, `/en`, `/fr`; ours tests the path as sent, where any
+    /// segment would make `/` select `/about` (recorded in the i18n scenario app, `x-m: root`;
+    /// `tests/i18n.rs`).
+    pub(crate) fn localized(&self, group: &str, root_group: &str) -> Option<Self> {
         if self.locale_false {
             return None;
         }
-        let rest = if self.source == "/" { "" } else { &self.source };
-        let path = compile_source(&format!("/:nextInternalLocale{group}{rest}"), "").ok()?;
+        let (group, rest) = if self.source == "/" {
+            (root_group, "")
+        } else {
+            (group, self.source.as_str())
+        };
+        let base = &self.base_path;
+        let path = compile_source(&format!("{base}/:nextInternalLocale{group}{rest}"), "").ok()?;
         Some(CompiledEntry {
             source: self.source.clone(),
             path,
             has: self.has.clone(),
             missing: self.missing.clone(),
             locale_false: false,
+            base_path: base.clone(),
         })
+    }
+
+    /// The entry under a base path (`/docs`, checked by `ProxyLayer::with_base_path`): the
+    /// base path in front of the source, as Next.js's `getMiddlewareMatchers` writes
+    /// `` source = `${nextConfig.basePath}${source}` ``; and, when the source matches `/`,
+    /// the base path alone too, which the prefixed source misses (`/docs/((?!api).*)` does
+    /// not match `/docs`; see `tests/base_path.rs`).
+    pub(crate) fn under_base_path(&self, base: &str) -> Vec<Self> {
+        let with = |source: &str| {
+            let path = compile_source(source, "basePath")
+                .expect("a base path of plain segments in front of a compiled source compiles");
+            CompiledEntry {
+                source: self.source.clone(),
+                path,
+                has: self.has.clone(),
+                missing: self.missing.clone(),
+                locale_false: self.locale_false,
+                base_path: base.to_owned(),
+            }
+        };
+        let mut entries = vec![with(&format!("{base}{}", self.source))];
+        // Fail closed: a root test that cannot be decided keeps the root entry.
+        if self.path.is_match("/").unwrap_or(true) {
+            entries.push(with(base));
+        }
+        entries
     }
 
     /// Whether the entry holds for `path` (a form of the request path; `as_sent` when it is

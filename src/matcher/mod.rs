@@ -161,17 +161,40 @@ impl Matcher {
     }
 
     /// The matcher with every entry that is not `locale: false` also matching under a
-    /// locale prefix (`group` is `(en|fr|...)`); `any` stays `any`.
-    pub(crate) fn localized(&self, group: &str) -> Self {
+    /// locale prefix (`group`; `root_group` for the source `/`, see
+    /// `CompiledEntry::localized`); `any` stays `any`.
+    pub(crate) fn localized(&self, group: &str, root_group: &str) -> Self {
         if self.inner.any {
             return self.clone();
         }
         let mut entries = Vec::with_capacity(self.inner.entries.len() * 2);
         for entry in &self.inner.entries {
             entries.push(entry.clone());
-            entries.extend(entry.localized(group));
+            entries.extend(entry.localized(group, root_group));
         }
         Self::from_entries(entries)
+    }
+
+    /// The matcher under a base path: each entry behind it (see
+    /// `CompiledEntry::under_base_path`); `any` becomes every path under it. A path outside
+    /// the base path matches nothing.
+    pub(crate) fn under_base_path(&self, base: &str) -> Self {
+        let everything;
+        let entries: &[CompiledEntry] = if self.inner.any {
+            everything = [
+                CompiledEntry::compile(&MatcherEntry::new("/:path*"), "matcher")
+                    .expect("a literal source compiles"),
+            ];
+            &everything
+        } else {
+            &self.inner.entries
+        };
+        Self::from_entries(
+            entries
+                .iter()
+                .flat_map(|e| e.under_base_path(base))
+                .collect(),
+        )
     }
 
     /// A matcher that matches every request (a config with no `matcher` key).

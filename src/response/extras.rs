@@ -236,6 +236,11 @@ impl ResponseExtras {
     }
 
     /// Adds the proxy's headers and cookies to a response.
+    ///
+    /// A header set or appended with an empty value is left out (the response keeps what it
+    /// had), as Next.js copies the proxy's headers only `if (value)` (`resolveRoutes` in
+    /// `packages/next/src/server/lib/router-utils/resolve-routes.ts`); recorded in the
+    /// scenario app (`/empty-header`), guarded by `tests/empty_headers.rs`.
     pub(crate) fn apply(self, headers: &mut HeaderMap) {
         if let Some(marks) = &self.cache {
             // A `Vary` or `Cache-Control` the proxy set itself is its final word.
@@ -243,12 +248,16 @@ impl ResponseExtras {
                 self.headers
                     .as_slice()
                     .iter()
-                    .any(|edit| edit.name() == name && edit.value().is_some())
+                    .any(|edit| edit.name() == name && edit.value().is_some_and(|v| !v.is_empty()))
             };
             let (keep_vary, keep_cache_control) = (proxy_set(&VARY), proxy_set(&CACHE_CONTROL));
             marks.merge_into(headers, keep_vary, keep_cache_control);
         }
-        self.headers.for_each(|edit| edit.apply(headers));
+        self.headers.for_each(|edit| {
+            if edit.value().is_none_or(|value| !value.is_empty()) {
+                edit.apply(headers);
+            }
+        });
         let Some(more) = self.cookies else {
             return;
         };

@@ -50,7 +50,8 @@ impl RuleSource {
     /// (see [`Locales::rule_group`]); the source as written stands for the default locale,
     /// which Next.js's router inserts into a path without one.
     pub(super) fn localize(&mut self, locales: &Locales) {
-        self.localized = self.plain.localized(&locales.rule_group());
+        let group = locales.rule_group();
+        self.localized = self.plain.localized(&group, &group);
         if let Some(localized) = &mut self.localized {
             localized.prepare();
         }

@@ -205,3 +205,28 @@ async fn a_proxy_function_takes_the_key_from_state_through_its_jar() {
     let response = get_at(addr, "/", &[("cookie", &back)]).await;
     assert_eq!(response.body().as_ref(), b"bob");
 }
+
+#[tokio::test]
+async fn every_step_of_a_chain_keeps_its_signed_cookie() {
+    async fn first(_: ProxyRequest) -> ProxyResponse {
+        ProxyResponse::next()
+            .signed_cookie(("user", "ann"))
+            .set_cookie("plain", "1")
+    }
+    async fn second(_: ProxyRequest) -> ProxyResponse {
+        ProxyResponse::next().private_cookie(("secret", "s2"))
+    }
+    let key = Key::generate();
+    let proxy = tower_proxy_fn::compose::chain().then(first).then(second);
+    let app = ProxyLayer::new(proxy)
+        .with_cookie_key(key.clone())
+        .layer(router(&key));
+    let response = send(&app, get_req("/read")).await;
+    let names: Vec<String> = set_cookies(&response)
+        .iter()
+        .map(|line| line.split('=').next().unwrap().to_owned())
+        .collect();
+    // Plain cookies first, then the sealed ones in the order the steps added them.
+    assert_eq!(names, ["plain", "user", "secret"]);
+    assert_eq!(body_string(response).await, "ann|s2");
+}

@@ -78,8 +78,9 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
                 }
                 #[cfg(feature = "external")]
                 Ok(RewriteTarget::External(target)) => {
+                    // The proxy's cookies are this origin's: another origin is not told
+                    // (`headers_and_cookies_from_both_sides_land_where_they_belong`).
                     edits.apply(parts);
-                    apply_cookie_changes(&mut parts.headers, extras.cookies());
                     Step::External(target, extras)
                 }
                 #[cfg(not(feature = "external"))]

@@ -36,7 +36,7 @@ use crate::extract::ProxyValues;
 use crate::function::{prepare, IntoProxyResponse, NotPrepared, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
-use crate::response::{error_response, internal_error, CacheMarks, ProxyResponse};
+use crate::response::{error_response, internal_error, CacheMarks, ProxyResponse, ResponseExtras};
 
 /// What a matched request needs besides its head: the service that was polled ready, the
 /// function and what the matcher captured.
@@ -61,11 +61,11 @@ impl<S, F: ProxyFn> Matched<S, F> {
         ResBody: http_body::Body<Data = Bytes> + Send + 'static,
         ResBody::Error: Into<axum::BoxError>,
     {
-        // Everything up to the inner call is decided in this block, so that none of it is
-        // kept in the future while the inner service runs: a future is as large as its
-        // largest state, and it is moved into its box whole
-        // (`the_matched_future_stays_small`).
-        let (call, extras) = {
+        // Everything up to the inner call (or the upstream's) is decided in this block, and
+        // its value matched in the same statement, so that none of it is kept in the future
+        // while the response is awaited: a future is as large as its largest state, and it
+        // is moved into its box whole (`the_matched_future_stays_small`).
+        let (call, extras) = match {
             let Matched {
                 mut inner,
                 mut function,
@@ -129,7 +129,7 @@ impl<S, F: ProxyFn> Matched<S, F> {
                         parts.extensions.insert(learned);
                     }
                     extras.mark_for_caches(marks);
-                    (inner.call(Request::from_parts(parts, body)), extras)
+                    Then::CallInner(inner.call(Request::from_parts(parts, body)), extras)
                 }
                 Step::Respond(mut response) => {
                     if let Some(marks) = marks {
@@ -151,14 +151,26 @@ impl<S, F: ProxyFn> Matched<S, F> {
                         ));
                     };
                     let span = span.unwrap_or_else(Span::none);
-                    return Ok(forwarder
-                        .forward(request.map(to_body), target, extras, span)
-                        .await);
+                    Then::Forward(forwarder.forward(request.map(to_body), target, extras, span))
                 }
             }
+        } {
+            Then::CallInner(call, extras) => (call, extras),
+            #[cfg(feature = "external")]
+            Then::Forward(forwarding) => return Ok(forwarding.await),
         };
         Ok(extras.apply_to(call.await?.map(Body::new)))
     }
+}
+
+/// What is left to wait for once the decision is carried out (awaited outside the block
+/// that decided, for the future's size).
+enum Then<Call> {
+    /// The inner service's future, and what the decision adds to its response.
+    CallInner(Call, ResponseExtras),
+    /// The request forwarded upstream (an external rewrite).
+    #[cfg(feature = "external")]
+    Forward(futures_util::future::BoxFuture<'static, Response>),
 }
 
 /// Starts the function on `request`: the future of its decision, or the panic of a function
@@ -370,6 +382,7 @@ mod tests {
         );
         let future = matched.handle::<Streamed, Body, Body>(head, Body::empty());
         let size = std::mem::size_of_val(&future);
+        eprintln!("SIZE {size}");
         assert!(size <= 1024, "the matched future is {size} bytes");
     }
 }

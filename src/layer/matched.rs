@@ -65,6 +65,8 @@ impl<S, F: ProxyFn> Matched<S, F> {
         // its value matched in the same statement, so that none of it is kept in the future
         // while the response is awaited: a future is as large as its largest state, and it
         // is moved into its box whole (`the_matched_future_stays_small`).
+        // One statement on purpose (see above): a `let` for the block would keep it alive.
+        #[allow(clippy::blocks_in_conditions)]
         let (call, extras) = match {
             let Matched {
                 mut inner,

@@ -1,6 +1,6 @@
-// Browser end-to-end test of the `auth_guard` and `ab_test` examples in headless Chromium,
-// driven by playwright-core. `scripts/browser-e2e.sh` builds and starts the examples and
-// passes their base URLs in AUTH_GUARD_URL and AB_TEST_URL.
+// Browser end-to-end test of the `auth_guard`, `ab_test` and `sessions` examples in
+// headless Chromium, driven by playwright-core. `scripts/browser-e2e.sh` builds and starts
+// the examples and passes their base URLs in AUTH_GUARD_URL, AB_TEST_URL and SESSIONS_URL.
 //
 // Every step asserts what a person would see (the URL in the address bar, the page's text)
 // and what the browser keeps (cookies), then takes a screenshot into E2E_OUT. A failed step
@@ -12,6 +12,7 @@ import { chromium } from 'playwright-core';
 
 const authBase = requiredUrl('AUTH_GUARD_URL');
 const abBase = requiredUrl('AB_TEST_URL');
+const sessionsBase = requiredUrl('SESSIONS_URL');
 const outDir = process.env.E2E_OUT || 'target/e2e';
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -319,12 +320,64 @@ async function abTestFlow(browser) {
   await context.close();
 }
 
+// The `sessions` example: tower-sessions behind the proxy guard, with a signed
+// "remember me" cookie.
+async function sessionsFlow(browser) {
+  const context = await browser.newContext({ viewport: { width: 800, height: 360 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const account = `${sessionsBase}/account`;
+  await flow('sessions: log in, protected pages, remembered, log out', () => page, [
+    [
+      'sessions: a protected page sends a visitor to the login form',
+      async () => {
+        const response = await page.goto(account);
+        await redirectedOnce(response, account, 307);
+        equal(page.url(), `${sessionsBase}/login?from=%2Faccount`, 'address bar');
+      },
+    ],
+    [
+      'sessions: logging in with remember me leads back to the page',
+      async () => {
+        await page.fill('input[name=user]', 'Ann');
+        await page.check('input[name=remember]');
+        await Promise.all([page.waitForURL(account), page.click('#login')]);
+        equal(await page.textContent('body'), "Ann's account", 'page');
+        check(await cookie(context, sessionsBase, 'id'), 'a session cookie');
+        const remember = await cookie(context, sessionsBase, 'remember');
+        check(remember && remember.value !== 'Ann', `a signed remember-me cookie: ${remember?.value}`);
+      },
+    ],
+    [
+      'sessions: without the session cookie the signed remember-me logs the user back in',
+      async () => {
+        await context.clearCookies({ name: 'id' });
+        await page.goto(`${sessionsBase}/dashboard`);
+        equal(page.url(), `${sessionsBase}/dashboard`, 'address bar');
+        equal(await text(page, 'h1'), 'Welcome, Ann', 'heading');
+      },
+    ],
+    [
+      'sessions: logging out forgets the user and the protected page redirects again',
+      async () => {
+        await Promise.all([page.waitForURL(`${sessionsBase}/login`), page.click('#logout')]);
+        check(!(await cookie(context, sessionsBase, 'remember')), 'remember-me cookie deleted');
+        const response = await page.goto(`${sessionsBase}/dashboard`);
+        await redirectedOnce(response, `${sessionsBase}/dashboard`, 307);
+        equal(page.url(), `${sessionsBase}/login?from=%2Fdashboard`, 'address bar');
+      },
+    ],
+  ]);
+  await context.close();
+}
+
 await mkdir(outDir, { recursive: true });
 const browser = await chromium.launch({ executablePath, headless: true, args: chromiumArgs });
 console.log(`Chromium ${browser.version()} (${executablePath})`);
 try {
   await authGuardFlow(browser);
   await abTestFlow(browser);
+  await sessionsFlow(browser);
 } finally {
   await browser.close();
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser end-to-end test: the `auth_guard` and `ab_test` examples in headless Chromium,
+# Browser end-to-end test: the `auth_guard`, `ab_test` and `sessions` examples in headless Chromium,
 # driven by playwright-core (e2e/browser.mjs). Installs what it needs (Debian's chromium,
 # Node.js and npm with apt, playwright-core with npm ci), builds and starts the two examples
 # on free loopback ports, runs the browser and stops the servers on exit.
@@ -58,8 +58,8 @@ echo "== node $(node --version), npm $(npm --version 2>/dev/null)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 # Same features as .ci/run's `cargo test --all-features` (which builds the examples): nothing is rebuilt.
-echo "== cargo build --example auth_guard --example ab_test"
-cargo build --all-features --example auth_guard --example ab_test
+echo "== cargo build --example auth_guard --example ab_test --example sessions"
+cargo build --all-features --example auth_guard --example ab_test --example sessions
 
 free_port() {
   node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
@@ -104,9 +104,11 @@ start auth_guard
 auth_guard_url=$url
 start ab_test
 ab_test_url=$url
+start sessions
+sessions_url=$url
 
 status=0
-AUTH_GUARD_URL=$auth_guard_url AB_TEST_URL=$ab_test_url E2E_OUT=$out CHROMIUM=$chromium \
+AUTH_GUARD_URL=$auth_guard_url AB_TEST_URL=$ab_test_url SESSIONS_URL=$sessions_url E2E_OUT=$out CHROMIUM=$chromium \
   node e2e/browser.mjs || status=$?
 
 echo

@@ -282,6 +282,8 @@ impl ProxyResponse {
             (Some(more), Some(mut later_more)) => {
                 more.request_headers.append(&mut later_more.request_headers);
                 more.cookies.append(&mut later_more.cookies);
+                #[cfg(feature = "signed-cookies")]
+                more.sealed.append(&mut later_more.sealed);
                 more.hooks.append(&mut later_more.hooks);
                 more.extensions
                     .extend(std::mem::take(&mut later_more.extensions));

@@ -59,6 +59,8 @@
 //! - [Where to mount the layer](guide::mounting), and why `Router::with_state` comes first.
 //! - [What each outcome does](guide::outcomes): header edits, cookies, cache marks,
 //!   failures, composition.
+//! - Cookies the handler sees, signed and private cookies, what the proxy learned as
+//!   extractors (the `guide::cookies` page, feature `signed-cookies`; [`extract`]).
 //! - [Axum's State and extractors in the proxy function, and the response on its way
 //!   back](guide::axum).
 //! - [The matcher](matcher), [next.config rules](rules), [client IP, user agent and
@@ -76,6 +78,7 @@
 //! | `external` | rewrites to allow-listed other origins are forwarded there: `ProxyLayer::with_external`, the `external` module | `hyper`, `hyper-util` |
 //! | `external-rustls` | the same for `https` upstreams (rustls with ring, webpki roots) | `hyper-rustls`, `rustls` |
 //! | `user-agent` | `ProxyRequest::user_agent`: browser, OS, device, bot | `woothee` |
+//! | `signed-cookies` | signed and private cookies with `ProxyLayer::with_cookie_key` (the `cookies` module) | `cookie`'s `signed`, `private` |
 //! | `maxminddb` | `ProxyLayer::with_geo_database`: geolocation from a MaxMind `.mmdb` file | `maxminddb` |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -86,9 +89,13 @@ pub mod background;
 pub mod compose;
 mod config_error;
 pub mod context;
+#[cfg(feature = "signed-cookies")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signed-cookies")))]
+pub mod cookies;
 #[cfg(feature = "external")]
 #[cfg_attr(docsrs, doc(cfg(feature = "external")))]
 pub mod external;
+pub mod extract;
 mod function;
 pub mod guide;
 mod layer;

@@ -157,3 +157,125 @@ pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+/// Writes the proxy's cookie sets and deletes into the request's `Cookie` header, so that
+/// the inner service reads the cookies as the browser will send them next time (Next.js
+/// since 14.2; in next 16.4.6 `dist/server/web/spec-extension/response.js` writes
+/// `x-middleware-set-cookie`, `dist/server/lib/router-utils/resolve-routes.js` puts it on
+/// the request, and `mergeMiddlewareCookies` in `dist/server/async-storage/request-store.js`
+/// sets each cookie into the page's `RequestCookies`).
+///
+/// A set cookie replaces the client's pairs of that name at the place of the first one (a
+/// new name goes last, as `RequestCookies.set` keeps its `Map` order); a deleted or expired
+/// one (`Max-Age` ≤ 0, `Expires` in the past) is left out, where Next.js's `set` hands the
+/// page an empty value: a browser would not send it, and a handler that checks for a
+/// session cookie after a logout must not find `Some("")`. The client's other pairs are kept as written;
+/// every `Cookie` line becomes one, joined with `; `. Guarded by
+/// `tests/cookies_handler.rs`.
+pub(crate) fn apply_cookie_changes(headers: &mut HeaderMap, changes: &[cookie::Cookie<'static>]) {
+    if changes.is_empty() {
+        return;
+    }
+    let mut pairs: Vec<(String, Option<String>)> = Vec::new();
+    for header in headers.get_all(COOKIE) {
+        let text = String::from_utf8_lossy(header.as_bytes());
+        for (name, raw) in cookie_pairs(&text) {
+            pairs.push((name.to_owned(), raw.map(str::to_owned)));
+        }
+    }
+    for change in changes {
+        let name = change.name();
+        let value = (!is_removal(change)).then(|| {
+            // The value as it will come back: encoded as the `Set-Cookie` line encodes it.
+            let encoded = cookie::Cookie::new(name, change.value())
+                .encoded()
+                .to_string();
+            encoded[name.len() + 1..].to_owned()
+        });
+        let first = pairs.iter().position(|(n, _)| n == name);
+        pairs.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            let at = first.unwrap_or(pairs.len()).min(pairs.len());
+            pairs.insert(at, (name.to_owned(), Some(value)));
+        }
+    }
+    headers.remove(COOKIE);
+    if pairs.is_empty() {
+        return;
+    }
+    let line = pairs
+        .iter()
+        .map(|(name, value)| match value {
+            Some(value) => format!("{name}={value}"),
+            None => name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    // The names are tokens and the values encoded: the line is a valid header value.
+    if let Ok(value) = http::HeaderValue::try_from(line) {
+        headers.insert(COOKIE, value);
+    }
+}
+
+/// Whether a `Set-Cookie` removes the cookie in the browser: `Max-Age` zero or less, or an
+/// `Expires` already past.
+fn is_removal(cookie: &cookie::Cookie<'_>) -> bool {
+    if let Some(max_age) = cookie.max_age() {
+        return max_age <= cookie::time::Duration::ZERO;
+    }
+    cookie
+        .expires_datetime()
+        .is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cookie::Cookie;
+
+    fn applied(header: Option<&str>, changes: &[Cookie<'static>]) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        if let Some(header) = header {
+            headers.insert(COOKIE, header.parse().unwrap());
+        }
+        apply_cookie_changes(&mut headers, changes);
+        headers.get(COOKIE).map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    fn deleted(name: &'static str) -> Cookie<'static> {
+        let mut cookie = Cookie::new(name, "");
+        cookie.set_max_age(cookie::time::Duration::ZERO);
+        cookie
+    }
+
+    #[test]
+    fn sets_replace_in_place_and_deletes_drop_every_pair() {
+        let changes = [Cookie::new("a", "1"), deleted("b"), Cookie::new("n", "x y")];
+        assert_eq!(
+            applied(Some("b=0; a=0; c=keep%20me; b=2; a=3; flag"), &changes).as_deref(),
+            Some("a=1; c=keep%20me; flag; n=x%20y")
+        );
+    }
+
+    #[test]
+    fn the_last_change_of_a_name_wins_and_an_empty_header_goes() {
+        assert_eq!(
+            applied(None, &[Cookie::new("a", "1"), Cookie::new("a", "2")]).as_deref(),
+            Some("a=2")
+        );
+        assert_eq!(applied(Some("b=1"), &[deleted("b")]), None);
+        let mut expired = Cookie::new("b", "v");
+        expired.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(
+            applied(Some("b=1; c=2"), &[expired]).as_deref(),
+            Some("c=2")
+        );
+    }
+
+    #[test]
+    fn the_handler_reads_what_the_proxy_wrote() {
+        let mut headers = HeaderMap::new();
+        apply_cookie_changes(&mut headers, &[Cookie::new("v", "a;b=c é")]);
+        assert_eq!(RequestCookies::parse(&headers).get("v"), Some("a;b=c é"));
+    }
+}

@@ -39,6 +39,12 @@ pub(crate) struct Settings {
     /// The allow-list and client for external rewrites (`ProxyLayer::with_external`).
     #[cfg(feature = "external")]
     pub(crate) forwarder: Option<crate::external::Forwarder>,
+    /// The key of signed and private cookies (`ProxyLayer::with_cookie_key`).
+    #[cfg(feature = "signed-cookies")]
+    pub(crate) cookie_key: Option<crate::cookies::CookieKey>,
+    /// Whether `next` and rewrites carry what the proxy learned to the handlers
+    /// (`ProxyLayer::with_learned_values`).
+    pub(crate) share_learned: bool,
     /// Set by `with_rules` when a 404 rewrite may need the body `with_request_body` read.
     pub(crate) keep_body_copy: bool,
     /// The base path and the locales `ProxyRequest::next_url` reads the path with.
@@ -57,6 +63,9 @@ impl Default for Settings {
             context: None,
             #[cfg(feature = "external")]
             forwarder: None,
+            #[cfg(feature = "signed-cookies")]
+            cookie_key: None,
+            share_learned: false,
             keep_body_copy: false,
             next_config: NextConfig::default(),
         }

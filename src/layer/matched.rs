@@ -32,6 +32,7 @@ use tracing::Span;
 use super::body_mode::sealed::{Mode, ReadLimits};
 use super::body_mode::BufferedCopy;
 use super::outcome::{self, Step};
+use crate::extract::ProxyValues;
 use crate::function::{prepare, IntoProxyResponse, NotPrepared, ProxyFn};
 use crate::matcher::Deferred;
 use crate::request::{Head, ProxyRequest, ReadLog};
@@ -93,6 +94,12 @@ impl<S, F: ProxyFn> Matched<S, F> {
             }
             // With 404 rewrite rules, a copy of the bytes rides along for a second call.
             let copy = bytes.clone().filter(|_| settings.keep_body_copy);
+            // Kept for what the proxy learned (`extract`), when the layer shares it.
+            let captured_copy = if settings.share_learned {
+                captured.clone()
+            } else {
+                None
+            };
             let mut request = ProxyRequest::new(Arc::clone(&head), captured);
             if let Some(bytes) = bytes {
                 request = request.with_body(bytes);
@@ -110,12 +117,19 @@ impl<S, F: ProxyFn> Matched<S, F> {
                 (Err(Undecided::TimedOut), span) => return Ok(timed_out(&span)),
             };
             let marks = cache_marks(&head.reads, &decision, &head.parts);
+            // Worked out before the decision's edits, from the head the function got.
+            let learned = (settings.share_learned
+                && (decision.is_next() || decision.rewrite_url().is_some()))
+            .then(|| ProxyValues::of(&head, captured_copy));
             let mut parts = Head::into_parts(head);
             if let Some(copy) = copy {
                 parts.extensions.insert(BufferedCopy(copy));
             }
             match outcome::apply(decision, &mut parts, &settings) {
                 Step::CallInner(mut extras) => {
+                    if let Some(learned) = learned {
+                        parts.extensions.insert(learned);
+                    }
                     extras.mark_for_caches(marks);
                     Then::CallInner(inner.call(Request::from_parts(parts, body)), extras)
                 }

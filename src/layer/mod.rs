@@ -72,7 +72,7 @@ pub use service::ProxyService;
 #[must_use]
 pub struct ProxyLayer<F, M = Streamed> {
     function: F,
-    settings: Settings,
+    pub(crate) settings: Settings,
     mode: PhantomData<fn() -> M>,
 }
 

@@ -8,6 +8,7 @@ use http::{HeaderMap, StatusCode};
 #[cfg(feature = "external")]
 use url::Url;
 
+use crate::request_values::apply_cookie_changes;
 use crate::response::{
     error_response, misconfigured, Outcome, ProxyResponse, ResponseExtras, REWRITE_AFTER_ROUTING,
 };
@@ -37,6 +38,12 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
     if let Some(reason) = decision.invalid_reason() {
         return invalid_decision(parts, reason);
     }
+    #[cfg(feature = "signed-cookies")]
+    let mut decision = decision;
+    #[cfg(feature = "signed-cookies")]
+    if let Err(reason) = crate::cookies::seal(&mut decision, settings.cookie_key.as_ref()) {
+        return invalid_decision(parts, &reason);
+    }
     // Taken apart by value: every piece moves once to where it goes.
     let (outcome, mut additions) = decision.into_parts();
     let edits = additions.take_request_edits();
@@ -44,6 +51,7 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
     match outcome {
         Outcome::Next => {
             edits.apply(parts);
+            apply_cookie_changes(&mut parts.headers, extras.cookies());
             Step::CallInner(extras)
         }
         Outcome::Respond(mut response) => {
@@ -65,10 +73,13 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
                     }
                     point_at(parts, uri);
                     edits.apply(parts);
+                    apply_cookie_changes(&mut parts.headers, extras.cookies());
                     Step::CallInner(extras)
                 }
                 #[cfg(feature = "external")]
                 Ok(RewriteTarget::External(target)) => {
+                    // The proxy's cookies are this origin's: another origin is not told
+                    // (`headers_and_cookies_from_both_sides_land_where_they_belong`).
                     edits.apply(parts);
                     Step::External(target, extras)
                 }

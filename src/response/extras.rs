@@ -133,6 +133,9 @@ pub(crate) struct More {
     pub(crate) cookies: Vec<Cookie<'static>>,
     pub(crate) extensions: Extensions,
     pub(crate) invalid: Option<String>,
+    /// Cookies to sign or encrypt with the layer's key before they join `cookies`.
+    #[cfg(feature = "signed-cookies")]
+    pub(crate) sealed: Vec<(Cookie<'static>, crate::cookies::Seal)>,
     /// Set by [`ProxyResponse::same_for_everyone`](crate::ProxyResponse::same_for_everyone):
     /// no cache marks for what was read.
     pub(crate) same_for_everyone: bool,
@@ -182,6 +185,11 @@ impl ResponseExtras {
             cookies: cookies.filter(|more| !more.cookies.is_empty() || !more.hooks.is_empty()),
             cache: None,
         }
+    }
+
+    /// The cookies the decision sets or deletes, in order (signed and private ones sealed).
+    pub(crate) fn cookies(&self) -> &[Cookie<'static>] {
+        self.cookies.as_ref().map_or(&[], |more| &more.cookies)
     }
 
     #[cfg(test)]

@@ -39,6 +39,9 @@ pub(super) struct PhaseFilter {
     complete: bool,
 }
 
+// One per phase, built once and never moved per request: boxing the automaton would only
+// add a pointer to follow on every lookup.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum SetEngine {
     /// A prebuilt automaton: no per-call cache lookup, which is most of the cost on the

@@ -66,7 +66,8 @@ pub(crate) fn apply(decision: ProxyResponse, parts: &mut Parts, settings: &Setti
             Err(refused) => refuse_redirect(parts, &refused),
         },
         Outcome::Rewrite { destination } => {
-            match rewrite_destination(destination, parts, settings) {
+            let forwarded = |url: &url::Url| settings.forwards_to(url);
+            match rewrite_destination(destination, parts, &settings.origins, forwarded) {
                 Ok(RewriteTarget::Local(uri)) => {
                     if already_routed(parts) {
                         return refuse_after_routing(parts, &uri.to_string());

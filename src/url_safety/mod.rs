@@ -28,8 +28,6 @@ use http::{HeaderMap, StatusCode, Uri};
 use percent_encoding::percent_decode_str;
 use url::Url;
 
-use crate::settings::Settings;
-
 mod redirect;
 mod redirect_status;
 mod reroute;
@@ -241,10 +239,13 @@ pub(crate) enum RewriteTarget {
 /// it names an origin the application declared as its own (`ProxyLayer::with_origin`), or,
 /// when it declared none, the request's own origin, unless the external rewrites forward to
 /// that origin: a client's `Host` cannot turn an upstream into this application.
+/// `origins` are the declared ones; `forwarded` tells whether the external rewrites forward
+/// to a URL's origin.
 pub(crate) fn rewrite_destination(
     destination: String,
     parts: &Parts,
-    settings: &Settings,
+    origins: &[Url],
+    forwarded: impl Fn(&Url) -> bool,
 ) -> Result<RewriteTarget, Refusal> {
     if is_verbatim_local_path(&destination) {
         // A plain local path is a valid path and query as it is: its own bytes become the
@@ -263,13 +264,13 @@ pub(crate) fn rewrite_destination(
             "rewrite destination has a dot segment or a backslash",
         ));
     }
-    let base = request_url(&parts.uri, &parts.headers, &settings.origins)?;
+    let base = request_url(&parts.uri, &parts.headers, origins)?;
     let target = resolve(&base, &cleaned).ok_or(Refusal::server_error(
         "rewrite destination is not a valid URL",
     ))?;
     let local = !has_scheme(&cleaned)
-        || match settings.origins.as_slice() {
-            [] => target.origin() == base.origin() && !settings.forwards_to(&target),
+        || match origins {
+            [] => target.origin() == base.origin() && !forwarded(&target),
             declared => declared.iter().any(|own| own.origin() == target.origin()),
         };
     if !local {

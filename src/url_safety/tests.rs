@@ -1,5 +1,6 @@
 use super::redirect::relative;
 use super::*;
+use crate::settings::Settings;
 use axum::extract::OriginalUri;
 use http::header::HeaderValue;
 
@@ -193,7 +194,8 @@ fn local_or_external(destination: &str, host: &str, settings: &Settings) -> Stri
     match rewrite_destination(
         destination.to_owned(),
         &parts("/from", Some(host)),
-        settings,
+        &settings.origins,
+        |url| settings.forwards_to(url),
     ) {
         Ok(RewriteTarget::Local(uri)) => format!("local {uri}"),
         Ok(RewriteTarget::External(url)) => format!("external {url}"),

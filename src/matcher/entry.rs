@@ -127,7 +127,11 @@ impl CompiledEntry {
         base: &str,
         location: &str,
     ) -> Result<Self, ConfigError> {
-        let rest = if self.source == "/" { "" } else { self.source.as_str() };
+        let rest = if self.source == "/" {
+            ""
+        } else {
+            self.source.as_str()
+        };
         let path = compile_source(&format!("{base}{rest}"), location)?;
         Ok(CompiledEntry {
             source: self.source.clone(),

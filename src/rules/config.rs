@@ -325,7 +325,11 @@ struct BasePath<'a>(&'a str);
 impl<'a> BasePath<'a> {
     /// The base path a rule's source is under: `""` for `basePath: false`.
     fn of(&self, flag: Option<bool>) -> &'a str {
-        if flag == Some(false) { "" } else { self.0 }
+        if flag == Some(false) {
+            ""
+        } else {
+            self.0
+        }
     }
 
     fn destination(&self, destination: String, flag: Option<bool>) -> String {
@@ -334,7 +338,11 @@ impl<'a> BasePath<'a> {
         if base.is_empty() || !destination.starts_with('/') {
             return destination;
         }
-        let rest = if destination == "/" { "" } else { destination.as_str() };
+        let rest = if destination == "/" {
+            ""
+        } else {
+            destination.as_str()
+        };
         format!("{base}{rest}")
     }
 }

@@ -559,11 +559,17 @@ mod tests {
         // The destination `/` under the base path is the base path alone.
         let mut root = Destination::parse("/docs").unwrap();
         root.under_base_path("/docs");
-        assert_eq!(root.build(&params(&[]), None, false, Some("fr")), "/docs/fr");
+        assert_eq!(
+            root.build(&params(&[]), None, false, Some("fr")),
+            "/docs/fr"
+        );
         // Not under it (`basePath: false`, or `/docsx`): the locale goes first.
         let mut other = Destination::parse("/docsx/a").unwrap();
         other.under_base_path("/docs");
-        assert_eq!(other.build(&params(&[]), None, false, Some("fr")), "/fr/docsx/a");
+        assert_eq!(
+            other.build(&params(&[]), None, false, Some("fr")),
+            "/fr/docsx/a"
+        );
     }
 
     #[test]

@@ -23,9 +23,10 @@
 //! (`/another/` answers 308 to `/another`) and the 308 for `//` and `\` in a path.
 //! `tests/nextjs_parity.rs` runs the same comparison with `oneshot`.
 //!
-//! Two more apps answer on the same address, picked by the request header `x-scenario`:
-//! `i18n` (next.config's i18n, `next_url()` with locales) and `base-path` (`basePath:
-//! '/docs'`), as `tests/fixtures/nextjs-scenario-app/build.sh` builds them for Next.js.
+//! Three more apps answer on the same address, picked by the request header `x-scenario`:
+//! `i18n` (next.config's i18n, `next_url()` with locales), `base-path` (`basePath:
+//! '/docs'`) and `base-path-i18n` (both, with a redirect and a rewrite rule), as
+//! `tests/fixtures/nextjs-scenario-app/build.sh` builds them for Next.js.
 
 mod support;
 
@@ -350,17 +351,87 @@ pub fn base_path_app() -> RulesService<Router, impl ProxyFn> {
         .layer(Router::new().nest("/docs", routes()))
 }
 
-/// The three apps behind one address, picked by the `x-scenario` request header that
-/// `record_transcripts.py` sends with the i18n and base-path corpora.
+/// `nextjs-scenario-app/base-path-i18n/proxy.js`: `next_url()` under a base path and
+/// locales, and redirects built from it.
+async fn base_path_i18n_proxy(request: ProxyRequest) -> ProxyResponse {
+    let url = request.next_url();
+    let mut to = url.clone();
+    let locale = match url.pathname() {
+        "/moved" => None,
+        "/to-fr" => Some("fr"),
+        "/to-default" => Some("en"),
+        _ => {
+            return ProxyResponse::next()
+                .header("x-proxy-ran", "1")
+                .header("x-base-path", url.base_path())
+                .header("x-locale", url.locale())
+                .header("x-default-locale", url.default_locale().unwrap_or(""))
+                .header("x-pathname", url.pathname());
+        }
+    };
+    if let Some(locale) = locale
+        && let Err(unknown) = to.set_locale(locale)
+    {
+        return ProxyResponse::json(StatusCode::INTERNAL_SERVER_ERROR, &unknown.to_string());
+    }
+    to.set_pathname("/target");
+    ProxyResponse::redirect(to)
+}
+
+/// The base-path-i18n app: next.config's `basePath: '/docs'` with locales en and fr
+/// (default en), a redirect and a `beforeFiles` rewrite, all read from the config as
+/// Next.js reads it. Its page (`base-path-i18n/page.js`, a Pages Router catch-all) tells
+/// the locale and the path it was reached under.
+pub fn base_path_i18n_app() -> RulesService<Router, impl ProxyFn> {
+    let rules = Rules::from_json(
+        r#"{
+            "basePath": "/docs",
+            "i18n": {"locales": ["en", "fr"], "defaultLocale": "en"},
+            "trailingSlash": false,
+            "redirects": [{"source": "/old/:slug", "destination": "/new/:slug", "permanent": false}],
+            "rewrites": {"beforeFiles": [{"source": "/alias/:slug", "destination": "/real/:slug"}]}
+        }"#,
+    )
+    .expect("the base-path-i18n scenario's next.config compiles")
+    .normalize_url(true);
+    let locales = rules.locales().cloned().expect("the config has i18n");
+    let page = move |request: Request| {
+        let path = request.uri().path().to_owned();
+        let locale = locales.locale_of_path(&path).map(str::to_owned);
+        let rest = match &locale {
+            Some(locale) => &path[1 + locale.len()..],
+            None => path.as_str(),
+        };
+        let rest = if rest.is_empty() { "/" } else { rest }.to_owned();
+        let locale = locale.unwrap_or_else(|| locales.default_locale().to_owned());
+        async move {
+            (
+                [("x-page-locale", locale), ("x-page-path", rest)],
+                Html("<p id=\"page\">page</p>"),
+            )
+        }
+    };
+    let matcher = Matcher::new(["/((?!skip).*)"]).expect("the matcher compiles");
+    ProxyLayer::new(base_path_i18n_proxy)
+        .with_matcher(matcher)
+        .with_rules(rules)
+        .layer(Router::new().nest("/docs", Router::new().fallback(page)))
+}
+
+/// The four apps behind one address, picked by the `x-scenario` request header that
+/// `record_transcripts.py` sends with the i18n, base-path and base-path-i18n corpora.
 pub fn scenarios() -> BoxCloneSyncService<Request, Response, Infallible> {
     let (main, i18n, base_path) = (app(), i18n_app(), base_path_app());
+    let both = base_path_i18n_app();
     BoxCloneSyncService::new(service_fn(move |request: Request| {
         let scenario = request.headers().get("x-scenario").cloned();
         let (main, i18n, base_path) = (main.clone(), i18n.clone(), base_path.clone());
+        let both = both.clone();
         async move {
             match scenario.as_ref().map(|v| v.as_bytes()) {
                 Some(b"i18n") => i18n.oneshot(request).await,
                 Some(b"base-path") => base_path.oneshot(request).await,
+                Some(b"base-path-i18n") => both.oneshot(request).await,
                 _ => main.oneshot(request).await,
             }
         }

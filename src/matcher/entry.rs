@@ -115,6 +115,34 @@ impl CompiledEntry {
         entries
     }
 
+    /// A rule's source under next.config's `basePath`, as Next.js's `processRoutes`
+    /// (`packages/next/src/lib/load-custom-routes.ts`) writes it: the base path in front,
+    /// `/` becoming the base path alone, and with i18n the locale group after the base path
+    /// ([`localized`](Self::localized) reads `base_path`: `/docs/:nextInternalLocale(..)/x`).
+    /// The source shown in logs stays the one written.
+    /// `location` names the source in an error (a source near the length limit can go
+    /// over it with the base path).
+    pub(crate) fn rule_under_base_path(
+        &self,
+        base: &str,
+        location: &str,
+    ) -> Result<Self, ConfigError> {
+        let rest = if self.source == "/" {
+            ""
+        } else {
+            self.source.as_str()
+        };
+        let path = compile_source(&format!("{base}{rest}"), location)?;
+        Ok(CompiledEntry {
+            source: self.source.clone(),
+            path,
+            has: self.has.clone(),
+            missing: self.missing.clone(),
+            locale_false: self.locale_false,
+            base_path: base.to_owned(),
+        })
+    }
+
     /// Whether the entry holds for `path` (a form of the request path; `as_sent` when it is
     /// `Uri::path` itself): the path matches, every `has` holds and no `missing` does.
     ///

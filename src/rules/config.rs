@@ -232,12 +232,6 @@ impl RulesConfig {
         let base = match &c.base_path {
             Some(path) => {
                 check_base_path(path)?;
-                if c.i18n.is_some() {
-                    return Err(ConfigError::schema(
-                        "basePath",
-                        "basePath together with i18n is not supported yet; use one of them",
-                    ));
-                }
                 rules.base_path = Some(path.clone());
                 BasePath(path.as_str())
             }
@@ -245,17 +239,19 @@ impl RulesConfig {
         };
         for (i, Object(h)) in c.headers.into_iter().enumerate() {
             let place = format!("headers[{i}]");
-            let source = base.source(h.source, h.base_path);
-            let entry = entry(source, h.has, h.missing, h.locale);
+            let source_base = base.of(h.base_path);
+            let entry = entry(h.source, h.has, h.missing, h.locale);
             let pairs = h.headers.into_iter().map(|Object(p)| (p.key, p.value));
-            rules = rules.header(HeaderRule::compile(entry, pairs.collect(), &place)?);
+            let rule = HeaderRule::compile(entry, pairs.collect(), &place)?;
+            rules = rules.header(rule.under_base_path(source_base)?);
         }
         for (i, Object(r)) in c.redirects.into_iter().enumerate() {
             let place = format!("redirects[{i}]");
             let destination = base.destination(r.destination, r.base_path);
-            let source = base.source(r.source, r.base_path);
-            let entry = entry(source, r.has, r.missing, r.locale);
+            let source_base = base.of(r.base_path);
+            let entry = entry(r.source, r.has, r.missing, r.locale);
             let rule = Redirect::compile(entry, &destination, &place)?;
+            let rule = rule.under_base_path(source_base)?;
             rules = rules.redirect(match (r.status_code, r.permanent) {
                 (Some(status), _) => rule.status(status),
                 (None, Some(true)) => rule.permanent(),
@@ -290,9 +286,10 @@ impl RulesConfig {
                     ));
                 }
                 let destination = base.destination(r.destination, r.base_path);
-                let source = base.source(r.source, r.base_path);
-                let entry = entry(source, r.has, r.missing, r.locale);
+                let source_base = base.of(r.base_path);
+                let entry = entry(r.source, r.has, r.missing, r.locale);
                 let rule = Rewrite::compile(entry, &destination, &place)?;
+                let rule = rule.under_base_path(source_base)?;
                 rules = match phase {
                     Phase::Before => rules.rewrite_before(rule),
                     Phase::After => rules.rewrite_after(rule),
@@ -320,24 +317,33 @@ impl RulesConfig {
 /// next.config's `basePath` as it is put in front of the rules (`processRoutes` in
 /// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`): before the source and
 /// before a destination on this origin, unless the rule says `basePath: false`; a source or
-/// destination of `/` becomes the base path itself. Empty without a base path.
+/// destination of `/` becomes the base path itself. With i18n the locale group goes after
+/// it (`/docs/:nextInternalLocale(en|fr)/about`), which the rule's `under_base_path` sees
+/// to. Empty without a base path.
 struct BasePath<'a>(&'a str);
 
-impl BasePath<'_> {
-    fn source(&self, source: String, flag: Option<bool>) -> String {
-        if self.0.is_empty() || flag == Some(false) {
-            return source;
+impl<'a> BasePath<'a> {
+    /// The base path a rule's source is under: `""` for `basePath: false`.
+    fn of(&self, flag: Option<bool>) -> &'a str {
+        if flag == Some(false) {
+            ""
+        } else {
+            self.0
         }
-        let rest = if source == "/" { "" } else { source.as_str() };
-        format!("{}{rest}", self.0)
     }
 
     fn destination(&self, destination: String, flag: Option<bool>) -> String {
         // Next.js: a destination not starting with `/` is external and keeps its own path.
-        if !destination.starts_with('/') {
+        let base = self.of(flag);
+        if base.is_empty() || !destination.starts_with('/') {
             return destination;
         }
-        self.source(destination, flag)
+        let rest = if destination == "/" {
+            ""
+        } else {
+            destination.as_str()
+        };
+        format!("{base}{rest}")
     }
 }
 

@@ -74,6 +74,8 @@ pub(crate) struct Destination {
     hash: String,
     /// Parameter names the host or path use: those are not appended to a rewrite's query.
     used_in_path: Vec<String>,
+    /// next.config's `basePath` the path starts with (`""` for none): a locale goes after it.
+    base_path: String,
 }
 
 impl Destination {
@@ -131,7 +133,23 @@ impl Destination {
             query,
             hash,
             used_in_path,
+            base_path: String::new(),
         })
+    }
+
+    /// Marks the path as starting with next.config's `basePath` (the config put it there),
+    /// so that a locale goes after it: Next.js's `processRoutes`
+    /// (`packages/next/src/lib/load-custom-routes.ts`) writes
+    /// `` `${destBasePath}/:nextInternalLocale${destination}` ``. Only for a path on this
+    /// origin that starts with `base`.
+    pub(crate) fn under_base_path(&mut self, base: &str) {
+        let prefixed = self
+            .path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if self.scheme.is_none() && prefixed {
+            self.base_path = base.to_owned();
+        }
     }
 
     /// Whether the destination names another origin (`https://...`).
@@ -167,10 +185,14 @@ impl Destination {
         };
         match locale {
             Some(locale) if self.scheme.is_none() => {
+                // The base path is literal (no `:param`) and free of `//`, so the built
+                // path still starts with it.
+                let rest = path.strip_prefix(self.base_path.as_str()).unwrap_or(&path);
+                out.push_str(&path[..path.len() - rest.len()]);
                 out.push('/');
                 out.push_str(locale);
-                if path != "/" {
-                    out.push_str(&path);
+                if rest != "/" {
+                    out.push_str(rest);
                 }
             }
             _ => out.push_str(&path),
@@ -525,6 +547,29 @@ mod tests {
         );
         let root = Destination::parse("/").unwrap();
         assert_eq!(root.build(&params(&[]), None, false, Some("fr")), "/fr");
+    }
+
+    #[test]
+    fn locale_after_the_base_path() {
+        let mut d = Destination::parse("/docs/contact/:slug").unwrap();
+        d.under_base_path("/docs");
+        let p = params(&[("slug", "a")]);
+        assert_eq!(d.build(&p, None, false, Some("fr")), "/docs/fr/contact/a");
+        assert_eq!(d.build(&p, None, false, None), "/docs/contact/a");
+        // The destination `/` under the base path is the base path alone.
+        let mut root = Destination::parse("/docs").unwrap();
+        root.under_base_path("/docs");
+        assert_eq!(
+            root.build(&params(&[]), None, false, Some("fr")),
+            "/docs/fr"
+        );
+        // Not under it (`basePath: false`, or `/docsx`): the locale goes first.
+        let mut other = Destination::parse("/docsx/a").unwrap();
+        other.under_base_path("/docs");
+        assert_eq!(
+            other.build(&params(&[]), None, false, Some("fr")),
+            "/fr/docsx/a"
+        );
     }
 
     #[test]

@@ -44,6 +44,18 @@ impl RuleSource {
         })
     }
 
+    /// Puts next.config's `basePath` in front (see `CompiledEntry::rule_under_base_path`);
+    /// [`localize`](Self::localize) then puts the locale group after it.
+    pub(super) fn under_base_path(&mut self, base: &str) -> Result<(), ConfigError> {
+        if base.is_empty() {
+            return Ok(());
+        }
+        let location = format!("{}.source", self.location);
+        self.plain = self.plain.rule_under_base_path(base, &location)?;
+        self.plain.prepare();
+        Ok(())
+    }
+
     /// With i18n and without `locale: false`, Next.js puts
     /// `/:nextInternalLocale(en|fr|...)` in front of the source (`processRoutes` in
     /// vercel/next.js `packages/next/src/lib/load-custom-routes.ts`), matched without case
@@ -180,6 +192,14 @@ impl Redirect {
         })
     }
 
+    /// The rule under next.config's `basePath` (`""` for none), which the config put in
+    /// front of the destination already: the locale goes after it.
+    pub(crate) fn under_base_path(mut self, base: &str) -> Result<Self, ConfigError> {
+        self.source.under_base_path(base)?;
+        self.destination.under_base_path(base);
+        Ok(self)
+    }
+
     /// Makes it permanent: 308 (next.config's `permanent: true`).
     #[must_use]
     pub fn permanent(mut self) -> Self {
@@ -253,6 +273,13 @@ impl Rewrite {
             source,
             destination: parsed,
         })
+    }
+
+    /// The rule under next.config's `basePath` (see `Redirect::under_base_path`).
+    pub(crate) fn under_base_path(mut self, base: &str) -> Result<Self, ConfigError> {
+        self.source.under_base_path(base)?;
+        self.destination.under_base_path(base);
+        Ok(self)
     }
 
     /// The rewritten path and query for a request, if the rule matches.
@@ -336,5 +363,11 @@ impl HeaderRule {
             }
         }
         Ok(HeaderRule { source, headers })
+    }
+
+    /// The rule under next.config's `basePath` (`""` for none).
+    pub(crate) fn under_base_path(mut self, base: &str) -> Result<Self, ConfigError> {
+        self.source.under_base_path(base)?;
+        Ok(self)
     }
 }

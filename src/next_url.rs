@@ -8,24 +8,14 @@
 //! calls `addLocale` in `add-locale.ts`).
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use url::form_urlencoded;
 use url::Url;
 
 use crate::request::ProxyRequest;
 use crate::rules::Locales;
-
-/// What a [`NextUrl`] knows of the application's next.config: its base path
-/// ([`ProxyLayer::with_base_path`](crate::ProxyLayer::with_base_path)) and its locales
-/// ([`Rules::i18n`](crate::rules::Rules::i18n), through
-/// [`ProxyLayer::with_rules`](crate::ProxyLayer::with_rules)).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct NextConfig {
-    /// `""` or a path such as `/docs` (no trailing `/`).
-    pub(crate) base_path: Arc<str>,
-    pub(crate) locales: Option<Locales>,
-}
+use crate::settings::NextConfig;
 
 /// Whether `path` is `prefix` or lies under it (`pathHasPrefix`: `/docs` and `/docs/a`,
 /// not `/docsx`).

@@ -9,7 +9,7 @@ use url::Url;
 use crate::background::BackgroundTasks;
 use crate::context::ContextConfig;
 use crate::matcher::Matcher;
-use crate::next_url::NextConfig;
+use crate::rules::Locales;
 
 /// How long the proxy function may run before the layer answers `504 Gateway Timeout`,
 /// unless [`ProxyLayer::with_timeout`](crate::ProxyLayer::with_timeout) says otherwise.
@@ -86,4 +86,15 @@ impl Settings {
         let _ = url;
         false
     }
+}
+
+/// What a [`NextUrl`](crate::NextUrl) knows of the application's next.config: its base path
+/// ([`ProxyLayer::with_base_path`](crate::ProxyLayer::with_base_path)) and its locales
+/// ([`Rules::i18n`](crate::rules::Rules::i18n), through
+/// [`ProxyLayer::with_rules`](crate::ProxyLayer::with_rules)).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NextConfig {
+    /// `""` or a path such as `/docs` (no trailing `/`).
+    pub(crate) base_path: Arc<str>,
+    pub(crate) locales: Option<Locales>,
 }
